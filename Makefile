@@ -1,0 +1,32 @@
+# Two commands on a fresh clone: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Chorus needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Migrate the SQLite database, load the example surveys and a demo organisation, then chat in the terminal.
+run: $(STAMP)
+	$(BIN)/chorus db upgrade
+	$(BIN)/chorus surveys load surveys/examples/*.yaml
+	$(BIN)/chorus orgs add "Demo Partnership" --code demo --exist-ok
+	$(BIN)/chorus chat --org demo --survey weekly-checkin
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/inbound.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,259 @@
+"""The `chorus` command line: a composition root (it wires settings, store and channels together)."""
+from __future__ import annotations
+
+import csv
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from config.settings import SettingsError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "surveys" / "examples"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _store():
+    from config.wiring import make_store
+
+    try:
+        return make_store()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Chorus: scheduled feedback conversations by SMS and Telegram, and a weekly user-voice digest."""
+    from config.logs import configure_logging
+
+    configure_logging()
+
+
+# ---- db --------------------------------------------------------------------------------------------
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    from config.migrate import upgrade
+
+    store = _store()
+    upgrade(store.engine)
+    click.echo(f"database is up to date ({store.dialect})")
+
+
+# ---- surveys ---------------------------------------------------------------------------------------
+@main.group()
+def surveys() -> None:
+    """Survey definitions (YAML)."""
+
+
+def _load_files(files) -> list:
+    from surveys.loader import SurveyError, load_survey_file
+
+    loaded, failed = [], False
+    for path in files:
+        try:
+            loaded.append((path, load_survey_file(path)))
+        except SurveyError as exc:
+            failed = True
+            click.echo(str(exc), err=True)
+    if failed:
+        raise click.ClickException("some survey files are invalid; nothing was changed")
+    return loaded
+
+
+@surveys.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def surveys_validate(files) -> None:
+    """Check survey files; print every problem with its file, path and reason, and warnings."""
+    from config.checks import survey_warnings
+
+    for path, survey in _load_files(files):
+        warnings = survey_warnings(survey)
+        for w in warnings:
+            click.echo(f"{Path(path).name}: warning: {w}")
+        click.echo(f"{Path(path).name}: ok ({survey.id} v{survey.version}, {len(survey.questions)} questions, "
+                   f"{', '.join(survey.languages)})")
+
+
+@surveys.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def surveys_load(files) -> None:
+    """Validate and store survey files; a new version is made only when the content changed."""
+    from surveys.admin import load_survey
+
+    store = _store()
+    for path, survey in _load_files(files):
+        result = load_survey(store, survey, _now())
+        state = "new version" if result.created else "unchanged"
+        click.echo(f"{survey.id}: {state} {result.number} (from {Path(path).name})")
+
+
+@surveys.command("list")
+def surveys_list() -> None:
+    """List stored surveys with their current version and answer counts."""
+    from surveys.admin import list_surveys
+
+    rows = list_surveys(_store())
+    if not rows:
+        click.echo("no surveys loaded (try: chorus surveys load surveys/examples/*.yaml)")
+    for r in rows:
+        click.echo(f"{r.id:24} v{r.current} (label {r.label}, {r.versions} version(s))  {r.answers} answers  {r.title}")
+
+
+# ---- organisations ---------------------------------------------------------------------------------
+@main.group()
+def orgs() -> None:
+    """Partner organisations."""
+
+
+@orgs.command("add")
+@click.argument("name")
+@click.option("--code", required=True, help="Join code people text (JOIN CODE); 1-64 of A-Z a-z 0-9 _ -.")
+@click.option("--timezone", "tz", default=None, help="IANA timezone (default CHORUS_TIMEZONE).")
+@click.option("--language", default="en", show_default=True, help="Language for new contacts.")
+@click.option("--welcome-survey", default=None, help="Survey id to start right after consent.")
+@click.option("--exist-ok", is_flag=True, help="Succeed quietly when the code is already taken by this name.")
+def orgs_add(name, code, tz, language, welcome_survey, exist_ok) -> None:
+    """Add an organisation."""
+    from surveys.admin import AdminError, add_organisation, find_organisation
+
+    store = _store()
+    try:
+        add_organisation(store, name, code, _now(), tz, language, welcome_survey)
+    except AdminError as exc:
+        if exist_ok:
+            try:
+                if find_organisation(store, code).name == name:
+                    click.echo(f"{name}: already present")
+                    return
+            except AdminError:
+                pass
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"added {name} (join code {code})")
+
+
+@orgs.command("list")
+def orgs_list() -> None:
+    """List organisations."""
+    from surveys.admin import list_organisations
+
+    for org in list_organisations(_store()):
+        click.echo(f"{org.code:16} {org.name}  ({org.timezone}, {org.language}, welcome: {org.welcome_survey_id or '-'})")
+
+
+# ---- participants ----------------------------------------------------------------------------------
+@main.group()
+def participants() -> None:
+    """People who take part."""
+
+
+@participants.command("add")
+@click.argument("address")
+@click.option("--org", "org_code", required=True, help="The organisation's join code.")
+@click.option("--channel", type=click.Choice(["sms", "telegram", "local"]), default="sms", show_default=True)
+@click.option("--language", default=None)
+@click.option("--tag", "tags", multiple=True, help="A tag or cohort (repeatable).")
+def participants_add(address, org_code, channel, language, tags) -> None:
+    """Enrol ADDRESS for an organisation. Consent is asked before their first survey."""
+    from surveys.admin import AdminError, add_participant
+
+    try:
+        add_participant(_store(), channel, address, org_code, _now(), language, tags)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("enrolled; consent pending (asked before the first survey)")
+
+
+@participants.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def participants_import(csv_file) -> None:
+    """Import participants from CSV (columns: channel, address, organisation, language, tags). All or
+    nothing: if any row is bad, nothing is imported and every bad row is listed."""
+    from surveys.admin import import_participants
+
+    text = csv_file.read()
+    total = max(0, len(text.splitlines()) - 1)
+    with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+        report = import_participants(_store(), text, _now(), progress=bar.update)
+    for line, reason in report.errors:
+        click.echo(f"{getattr(csv_file, 'name', 'csv')}: line {line}: {reason}", err=True)
+    if report.errors:
+        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported")
+    click.echo(f"imported {report.added} participant(s); consent pending for each")
+
+
+# ---- chat ------------------------------------------------------------------------------------------
+@main.command("chat")
+@click.option("--as", "address", default="+447700900123", show_default=True, help="Who you are (any address).")
+@click.option("--survey", "survey_id", default=None, help="Start this survey for you first.")
+@click.option("--org", "org_code", default=None, help="Enrol you with this organisation first (consent pending).")
+def chat(address, survey_id, org_code) -> None:
+    """Talk to Chorus in the terminal through the real service on the "local" channel. With piped
+    input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
+    from surveys.admin import AdminError, add_participant, find_contact
+    from surveys.render import render_plain
+    from surveys.service import InboundMessage, ServiceError, handle_inbound, start_conversation
+
+    store = _store()
+    interactive = sys.stdin.isatty()
+
+    def show(replies) -> None:
+        for r in replies:
+            click.echo("< " + render_plain(r).replace("\n", "\n| "))
+
+    contact = find_contact(store, "local", address)
+    if org_code and contact is None:
+        try:
+            contact = add_participant(store, "local", address, org_code, _now())
+        except AdminError as exc:
+            raise click.ClickException(str(exc)) from None
+    if survey_id:
+        if contact is None:
+            raise click.ClickException("you are not enrolled yet: add --org CODE, or text JOIN CODE first")
+        try:
+            show(start_conversation(store, contact, survey_id, _now()))
+        except ServiceError as exc:
+            click.echo(f"(not starting {survey_id}: {exc})", err=True)
+    if interactive:
+        click.echo("(type your replies; HELP for options, Ctrl-D to leave)", err=True)
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except (EOFError, KeyboardInterrupt):
+            break
+        msg = InboundMessage("local", address, f"local-{uuid.uuid4().hex}", line)
+        show(handle_inbound(store, msg, _now()).replies)
+
+
+# ---- export ----------------------------------------------------------------------------------------
+@main.group()
+def export() -> None:
+    """Exports for staff."""
+
+
+@export.command("answers")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--survey", "survey_id", default=None)
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
+def export_answers_cmd(fmt, survey_id, out) -> None:
+    """Export answers (participants as pseudonyms P0001..., never addresses)."""
+    from surveys.admin import export_answers
+
+    writer = csv.writer(out)
+    for row in export_answers(_store(), survey_id):
+        writer.writerow(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Settings from the environment (and an optional `.env` file), typed and validated at start.
+
+Defaults just work on a fresh clone: SQLite under `var/`, the local chat channel, a per-install
+secret generated on first use. Bad values stop the process with the variable's name and the reason.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A configuration variable has a value Chorus cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    default_timezone: str = "Europe/London"
+    default_language: str = "en"
+    conversation_expiry_hours: int = 48
+    quiet_hours: tuple[time, time] = (time(21, 0), time(9, 0))
+    log_level: str = "INFO"
+    var_dir: Path = field(default=PROJECT_ROOT / "var")
+    telegram_bot_token: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+
+    def with_overrides(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting platforms hand out: `postgres://` and bare `postgresql://` mean psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _quiet_hours(env: dict, name: str) -> tuple[time, time]:
+    raw = env.get(name) or "21:00-09:00"
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise SettingsError(f"{name}: expected HH:MM-HH:MM such as 21:00-09:00, got {raw!r}") from None
+    return start, end
+
+
+def _secret_key(env: dict, var_dir: Path) -> str:
+    """The key for address hashes. Set CHORUS_SECRET_KEY in production; locally one is made once and kept
+    in var/secret_key, because changing it would make every stored address hash unfindable."""
+    key = env.get("CHORUS_SECRET_KEY")
+    if key:
+        if len(key) < 16:
+            raise SettingsError("CHORUS_SECRET_KEY: must be at least 16 characters")
+        return key
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
+    """Read settings from `env` (default: the process environment, after loading `.env` if present)."""
+    if env is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(PROJECT_ROOT / ".env", override=False)
+        env = dict(os.environ)
+    var_dir = Path(env.get("CHORUS_VAR_DIR") or PROJECT_ROOT / "var")
+    default_db = f"sqlite:///{var_dir / 'chorus.db'}"
+    tz = env.get("CHORUS_TIMEZONE") or "Europe/London"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CHORUS_TIMEZONE: unknown timezone {tz!r} (use an IANA name such as Europe/London)") from None
+    level = (env.get("LOG_LEVEL") or "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    url = normalise_database_url(env.get("DATABASE_URL") or default_db)
+    if not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise SettingsError(f"DATABASE_URL: only sqlite:/// and postgresql:// URLs are supported, got {url.split(':')[0]!r}")
+    return Settings(
+        database_url=url,
+        secret_key=_secret_key(env, var_dir),
+        default_timezone=tz,
+        default_language=env.get("CHORUS_LANGUAGE") or "en",
+        conversation_expiry_hours=_int(env, "CONVERSATION_EXPIRY_HOURS", 48),
+        quiet_hours=_quiet_hours(env, "QUIET_HOURS"),
+        log_level=level,
+        var_dir=var_dir,
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+    )

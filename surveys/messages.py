@@ -1,0 +1,106 @@
+"""Chorus's own words (consent, keywords, re-prompts), per language.
+
+Survey prompts come from the survey file; these are the texts around them. A language missing here falls
+back to English text, and `chorus surveys validate` warns about it. Changing the consent texts means
+bumping CONSENT_VERSION, because enrolments record which wording people agreed to.
+"""
+from __future__ import annotations
+
+CONSENT_VERSION = "2026-11.1"
+
+LANGUAGE_NAMES = {
+    "en": "English", "es": "Español", "pl": "Polski", "cy": "Cymraeg", "fr": "Français", "pt": "Português",
+    "ar": "العربية", "ur": "اردو", "bn": "বাংলা", "ro": "Română", "uk": "Українська", "so": "Soomaali",
+}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "consent_ask": "{org} would like to send you a few short questions now and then, to hear what you think of "
+        "their services. Answers are kept securely and used only to improve services. Do you agree to take part?",
+        "quote_ask": "Thank you! May we quote your words in reports, without your name or number?",
+        "consent_thanks": "Thanks, that's saved. Reply HELP at any time for options, or STOP to stop.",
+        "consent_declined": "No problem: you won't get any surveys from {org}. If you change your mind, send JOIN and your code again.",
+        "consent_later": "No problem. Reply YES whenever you're ready to take part.",
+        "join_help": "Hi! This number sends short feedback surveys for local services. To take part, send JOIN "
+        "and the code you were given, for example JOIN FOODBANK.",
+        "join_bad_code": "Sorry, we don't recognise the code {code}. Please check it with the organisation that gave it to you.",
+        "join_already": "You're already taking part with {org}. Reply HELP for options.",
+        "stop_confirm": "You're unsubscribed and won't get more messages from us. Reply START to rejoin.",
+        "start_welcome_back": "Welcome back! You'll get our feedback surveys again. Reply STOP at any time.",
+        "start_already": "You're already subscribed. Reply HELP for options.",
+        "help": "Short feedback surveys for {orgs}. Your answers help improve local services. Reply SKIP to skip "
+        "a question, LANGUAGE to change language, CONSENT to change what you agreed, DELETE to erase your data, STOP to stop.",
+        "skip_nothing": "There's no question to skip right now.",
+        "language_ask": "Which language would you like?",
+        "language_set": "OK, I'll write in English from now on.",
+        "language_reprompt": "Please reply with the number of a language.",
+        "delete_ask": "This will permanently delete your answers and details. Reply DELETE again to confirm, "
+        "or anything else to keep them.",
+        "delete_done": "Done: your answers and details have been deleted. You won't hear from us again unless you join again.",
+        "delete_cancelled": "OK, nothing has been deleted.",
+        "reprompt_number": "Please reply with a number from {min} to {max}.",
+        "reprompt_number_labels": "Please reply with a number from {min} ({min_label}) to {max} ({max_label}).",
+        "reprompt_choice": "Please reply with the number of one of the options.",
+        "reprompt_yesno": "Please reply YES or NO.",
+        "reprompt_text": "Please reply in words, or SKIP to skip this question.",
+        "late": "Thanks for your message. That survey has closed, but we've passed your words on to the team.",
+        "comment": "Thanks, we've passed your message on to the team. There's no survey open right now; reply HELP for options.",
+        "media_only": "Sorry, we can only read text replies. Please type your answer.",
+        "yes": "Yes",
+        "no": "No",
+    },
+    "es": {
+        "consent_ask": "{org} quiere enviarte de vez en cuando unas preguntas cortas para saber qué opinas de sus "
+        "servicios. Las respuestas se guardan de forma segura y solo se usan para mejorar. ¿Aceptas participar?",
+        "quote_ask": "¡Gracias! ¿Podemos citar tus palabras en informes, sin tu nombre ni tu número?",
+        "consent_thanks": "Gracias, queda guardado. Responde AYUDA para ver opciones o STOP para dejar de participar.",
+        "consent_declined": "De acuerdo: no recibirás encuestas de {org}. Si cambias de opinión, envía JOIN y tu código otra vez.",
+        "consent_later": "De acuerdo. Responde SÍ cuando quieras participar.",
+        "join_help": "¡Hola! Este número envía encuestas cortas sobre servicios locales. Para participar, envía JOIN "
+        "y el código que te dieron, por ejemplo JOIN FOODBANK.",
+        "join_bad_code": "Lo sentimos, no reconocemos el código {code}. Compruébalo con la organización que te lo dio.",
+        "join_already": "Ya participas con {org}. Responde AYUDA para ver opciones.",
+        "stop_confirm": "Te has dado de baja y no recibirás más mensajes. Responde START para volver.",
+        "start_welcome_back": "¡Bienvenido/a de nuevo! Volverás a recibir nuestras encuestas. Responde STOP cuando quieras.",
+        "start_already": "Ya estás suscrito/a. Responde AYUDA para ver opciones.",
+        "help": "Encuestas cortas para {orgs}. Tus respuestas ayudan a mejorar los servicios. Responde SALTAR para "
+        "saltar una pregunta, IDIOMA para cambiar de idioma, CONSENT para cambiar lo que aceptaste, BORRAR para borrar tus datos, STOP para salir.",
+        "skip_nothing": "Ahora no hay ninguna pregunta que saltar.",
+        "language_ask": "¿En qué idioma prefieres?",
+        "language_set": "De acuerdo, a partir de ahora escribiré en español.",
+        "language_reprompt": "Responde con el número de un idioma.",
+        "delete_ask": "Esto borrará para siempre tus respuestas y tus datos. Responde BORRAR otra vez para confirmar, "
+        "o cualquier otra cosa para conservarlos.",
+        "delete_done": "Hecho: hemos borrado tus respuestas y tus datos. No volverás a saber de nosotros salvo que te unas otra vez.",
+        "delete_cancelled": "De acuerdo, no se ha borrado nada.",
+        "reprompt_number": "Responde con un número del {min} al {max}.",
+        "reprompt_number_labels": "Responde con un número del {min} ({min_label}) al {max} ({max_label}).",
+        "reprompt_choice": "Responde con el número de una de las opciones.",
+        "reprompt_yesno": "Responde SÍ o NO.",
+        "reprompt_text": "Responde con palabras, o SALTAR para saltar esta pregunta.",
+        "late": "Gracias por tu mensaje. Esa encuesta ya se cerró, pero hemos pasado tus palabras al equipo.",
+        "comment": "Gracias, hemos pasado tu mensaje al equipo. Ahora no hay ninguna encuesta abierta; responde AYUDA para ver opciones.",
+        "media_only": "Lo sentimos, solo podemos leer respuestas de texto. Escribe tu respuesta, por favor.",
+        "yes": "Sí",
+        "no": "No",
+    },
+}
+
+# Localised keyword spellings (normalised: lowercase, no accents). English keywords work in every language.
+KEYWORD_ALIASES: dict[str, dict[str, str]] = {
+    "es": {"ayuda": "HELP", "idioma": "LANGUAGE", "saltar": "SKIP", "borrar": "DELETE", "baja": "STOP", "alta": "START"},
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """The text `key` in `language` (English when that language lacks it), with `values` filled in."""
+    template = TEXTS.get(language, TEXTS["en"]).get(key) or TEXTS["en"][key]
+    return template.format(**values) if values else template
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def supported_languages() -> tuple[str, ...]:
+    return tuple(TEXTS)

@@ -1,0 +1,231 @@
+"""The data model: typed SQLAlchemy 2 tables.
+
+Uniqueness that matters for correctness lives in the database (one inbound message per channel and
+external id, one open conversation per contact, one enrolment per contact and organisation), never in a
+check-then-insert. Migrations in `migrations/` create these tables; tests check they agree.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on both engines (SQLite would drop the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: Chorus stores aware datetimes only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Join codes are matched case-insensitively: code_key is the casefolded form, code the display form.
+    code: Mapped[str] = mapped_column(String(64))
+    code_key: Mapped[str] = mapped_column(String(64), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    welcome_survey_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """One reachable address on one channel. STOP, START and DELETE act here, across organisations."""
+
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("channel", "address_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # Cleared when nobody may contact this address any more (consent declined everywhere); the hash stays
+    # so a refusal is remembered and a later JOIN finds the same contact.
+    address: Mapped[str | None] = mapped_column(String(128))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    opted_out_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    # The engine's contact-level state (a pending consent, language or deletion question), plain JSON.
+    state: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+
+
+class Enrolment(Base):
+    __tablename__ = "enrolment"
+    __table_args__ = (UniqueConstraint("contact_id", "organisation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    # pending | given | declined | withdrawn
+    consent_status: Mapped[str] = mapped_column(String(16), default="pending")
+    consent_participate: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="join")  # join | staff | import
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class ConsentEvent(Base):
+    """Consent history: every change is a row, so what was agreed when is never overwritten."""
+
+    __tablename__ = "consent_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    participate: Mapped[bool] = mapped_column(Boolean)
+    quote: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class Survey(Base):
+    __tablename__ = "survey"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    current_version_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class SurveyVersion(Base):
+    """Immutable: a changed file makes a new version; answers point at the version they answered."""
+
+    __tablename__ = "survey_version"
+    __table_args__ = (UniqueConstraint("survey_id", "number"), UniqueConstraint("survey_id", "content_hash"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    definition: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class Conversation(Base):
+    __tablename__ = "conversation"
+    __table_args__ = (
+        # At most one open conversation per contact, enforced by the database on both engines.
+        Index(
+            "uq_conversation_open_contact",
+            "contact_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"), index=True)
+    # open | completed | expired | stopped
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    question: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class Message(Base):
+    """Every message in and out. Inbound rows from strangers, people who have not consented or who have
+    opted out keep only the external id, the time and the address hash: never the text."""
+
+    __tablename__ = "message"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
+    address_hash: Mapped[str | None] = mapped_column(String(64))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="text")  # text | media | button | edit
+    text: Mapped[str | None] = mapped_column(Text)
+    # Outbound: how to present it (choices, style, the question it asks) so a resend looks the same.
+    payload: Mapped[dict[str, Any] | None]
+    status: Mapped[str] = mapped_column(String(16))  # received | ignored | replied | queued | sent | ...
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int | None] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    survey_version_id: Mapped[int | None] = mapped_column(ForeignKey("survey_version.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    question_key: Mapped[str | None] = mapped_column(String(64))
+    question_type: Mapped[str | None] = mapped_column(String(16))
+    # answered | skipped | unparsed (kept as free text) | late (after expiry) | comment (no survey open)
+    status: Mapped[str] = mapped_column(String(16))
+    raw_text: Mapped[str | None] = mapped_column(Text)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    answered_at: Mapped[datetime] = mapped_column(index=True)
+    # Room for "Analysis": the machine's tags (sentiment, themes, flags) as written by the tagger.
+    tags: Mapped[dict[str, Any] | None]
+
+
+class Erasure(Base):
+    """That an erasure happened and when: no identifier of the person is kept."""
+
+    __tablename__ = "erasure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]

@@ -1,0 +1,491 @@
+"""The service functions the channel adapters call.
+
+`handle_inbound` runs in one write transaction: find the contact (or run enrolment), load the session,
+run the engine, store what happened, return the replies. The same (channel, external_id) again returns
+the stored replies and stores nothing new; a concurrent duplicate loses on the unique constraint and gets
+the same answer. The hot path uses Core statements, not the ORM: it runs for every message.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from surveys import engine, messages
+from surveys import models as m
+from surveys.addresses import InvalidAddress, normalise_address
+from surveys.engine import ConversationView, Inbound, OutgoingMessage, Session, Step
+from surveys.parsing import clean, match_keyword
+from surveys.store import Store
+
+_DATA_RIGHTS = ("STOP", "START", "HELP", "DELETE", "LANGUAGE")
+STRANGER_REPLY_INTERVAL = timedelta(hours=24)  # one explanation a day to an unknown sender, not one per message
+
+C, E, O, V, CV, M, A = (
+    m.Contact.__table__, m.Enrolment.__table__, m.Organisation.__table__, m.SurveyVersion.__table__,
+    m.Conversation.__table__, m.Message.__table__, m.Answer.__table__,
+)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What an adapter hands the core. `external_id` must be unique across the whole channel (Telegram
+    message ids repeat between chats; edits and button presses need ids of their own)."""
+
+    channel: str
+    address: str
+    external_id: str
+    text: str = ""
+    kind: str = "text"  # text | media | button | edit
+    to: str | None = None
+    ref: str | None = None  # for a button press: what it answers (a question key, 'consent', ...)
+    received_at: datetime | None = None
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass
+class Handled:
+    replies: list[OutgoingMessage]
+    duplicate: bool = False
+    contact_id: int | None = None
+
+
+class ServiceError(Exception):
+    pass
+
+
+# ---- inbound ---------------------------------------------------------------------------------------
+def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
+    try:
+        with db.write() as conn:
+            known = _known_message(conn, msg)
+            if known is not None:
+                return Handled(_stored_replies(conn, known), duplicate=True)
+            return _handle(db, conn, msg, now)
+    except IntegrityError:
+        # A concurrent delivery of the same message committed first: answer as it did.
+        with db.read() as conn:
+            known = _known_message(conn, msg)
+            if known is None:
+                raise
+            return Handled(_stored_replies(conn, known), duplicate=True)
+
+
+def _known_message(conn: Connection, msg: InboundMessage) -> int | None:
+    return conn.execute(
+        select(M.c.id).where(M.c.channel == msg.channel, M.c.external_id == msg.external_id)
+    ).scalar()
+
+
+def _stored_replies(conn: Connection, message_id: int) -> list[OutgoingMessage]:
+    rows = conn.execute(select(M.c.text, M.c.payload).where(M.c.in_reply_to_id == message_id).order_by(M.c.id))
+    return [OutgoingMessage.from_row(text or "", payload) for text, payload in rows]
+
+
+_JOIN = re.compile(r"^\s*/?join\b[\s:#-]*(\S*)\s*$", re.IGNORECASE)
+_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def parse_join(text: str) -> str | None:
+    """'' for a bare JOIN, the code for `JOIN code`, None when the message is not a JOIN."""
+    if len(text) > 80:
+        return None
+    found = _JOIN.match(text)
+    return None if found is None else found.group(1).strip(".!")
+
+
+def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
+    text = clean(msg.text or "")
+    try:
+        address = normalise_address(msg.channel, msg.address)
+    except InvalidAddress:
+        address = None
+    h = db.address_hash(msg.channel, address or msg.address or "")
+    contact = conn.execute(
+        select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address).where(
+            C.c.channel == msg.channel, C.c.address_hash == h
+        )
+    ).first()
+    code = parse_join(text) if msg.kind == "text" else None
+    if code is not None and address is not None:
+        return _join(db, conn, msg, now, address, h, contact, code)
+    if contact is None:
+        return _stranger(db, conn, msg, now, h, address)
+
+    enrolments = _enrolments(conn, contact.id)
+    state = contact.state or {}
+    pending = state.get("pending")
+    consented = any(e.consent_status == "given" for e in enrolments)
+    if not consented and not pending and contact.opted_out_at is None and msg.kind == "text" \
+            and match_keyword(text) not in _DATA_RIGHTS:
+        # Declined everywhere: like a stranger, except that the keywords about their data still work.
+        return _stranger(db, conn, msg, now, h, address, contact_id=contact.id, language=contact.language)
+
+    session, conv_row = _load_session(db, conn, contact, enrolments, state)
+    st = engine.step(session, Inbound(text, msg.kind, msg.ref), now)
+    return _persist(db, conn, msg, now, contact, session, st, text, consented, conv_row)
+
+
+def _enrolments(conn: Connection, contact_id: int):
+    return conn.execute(
+        select(E.c.id, E.c.consent_status, O.c.name, O.c.language)
+        .join(O, O.c.id == E.c.organisation_id)
+        .where(E.c.contact_id == contact_id)
+        .order_by(E.c.id)
+    ).all()
+
+
+def _load_session(db: Store, conn: Connection, contact, enrolments, state: dict):
+    conv_row = conn.execute(
+        select(CV.c.id, CV.c.enrolment_id, CV.c.survey_version_id, CV.c.question, CV.c.attempts, CV.c.last_activity_at)
+        .where(CV.c.contact_id == contact.id, CV.c.status == "open")
+    ).first()
+    names = {e.id: e.name for e in enrolments}
+    conv = None
+    survey_langs: tuple[str, ...] = ()
+    if conv_row is not None:
+        survey = db.survey_version(conn, conv_row.survey_version_id)
+        survey_langs = survey.languages
+        conv = ConversationView(
+            survey, conv_row.survey_version_id, conv_row.enrolment_id, names.get(conv_row.enrolment_id, ""),
+            conv_row.id, conv_row.question, conv_row.attempts, conv_row.last_activity_at,
+        )
+    nxt = None
+    then = state.get("then")
+    if then:
+        survey = db.survey_version(conn, then["version"])
+        nxt = ConversationView(survey, then["version"], then["enrolment"], names.get(then["enrolment"], ""))
+    given = [e for e in enrolments if e.consent_status == "given"]
+    default = given[-1] if given else (enrolments[-1] if enrolments else None)
+    languages = tuple(dict.fromkeys(survey_langs or messages.supported_languages()))
+    session = Session(
+        language=contact.language,
+        expiry=timedelta(hours=(conv.survey.expire_after_hours if conv and conv.survey.expire_after_hours
+                                else db.settings.conversation_expiry_hours)),
+        opted_out=contact.opted_out_at is not None,
+        pending=state.get("pending"),
+        conversation=conv,
+        next_conversation=nxt,
+        org_names=tuple(e.name for e in given) or tuple(e.name for e in enrolments),
+        languages=languages,
+        aliases=messages.KEYWORD_ALIASES.get(contact.language, {}),
+        default_enrolment=(default.id, default.name) if default else None,
+    )
+    return session, conv_row
+
+
+# ---- storing a step --------------------------------------------------------------------------------
+def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact, before: Session,
+             st: Step, text: str, consented: bool, conv_row) -> Handled:
+    after = st.session
+    erased = any(isinstance(e, engine.ErasureConfirmed) for e in st.events)
+    keep_text = st.keep_text and consented and not erased
+    inbound_id = _insert_inbound(conn, msg, now, None if erased else contact.id, None if erased else None,
+                                 text if keep_text else None, "received" if keep_text else "ignored",
+                                 conv_row.id if (conv_row is not None and not erased) else None)
+    if erased:
+        _erase_contact(conn, contact.id, msg.channel, now)
+        _insert_replies(conn, msg.channel, st.replies, inbound_id, None, None, now)
+        return Handled(st.replies)
+
+    conv_id = conv_row.id if conv_row is not None else None
+    for ev in st.events:
+        if not consented and isinstance(ev, (engine.AnswerRecorded, engine.CommentReceived)):
+            continue  # consent before data (the engine asks for consent before any question)
+        if isinstance(ev, engine.ConsentAnswered) and ev.participate:
+            consented = True
+        if isinstance(ev, engine.ConversationStarted):
+            nc = after.conversation
+            conv_id = conn.execute(
+                insert(CV).values(
+                    contact_id=contact.id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id,
+                    status="open", question=nc.question, attempts=0, language=after.language,
+                    started_at=now, last_activity_at=now,
+                )
+            ).inserted_primary_key[0]
+        elif isinstance(ev, engine.AnswerRecorded):
+            conv = before.conversation
+            _insert_answer(db, conn, contact.id, conv, conv_id, inbound_id, ev.question, ev.question_type,
+                           ev.status, ev.raw, ev.value, after.language, now)
+        elif isinstance(ev, engine.CommentReceived):
+            conv = before.conversation if ev.late else None
+            _insert_answer(db, conn, contact.id, conv, conv_id if ev.late else None, inbound_id, ev.question,
+                           None, "late" if ev.late else "comment", ev.raw, None, after.language, now,
+                           enrolment=None if ev.late else (before.default_enrolment or (None,))[0])
+        elif isinstance(ev, engine.ConversationEnded):
+            conn.execute(update(CV).where(CV.c.id == conv_id).values(status=ev.status, ended_at=now, last_activity_at=now))
+        elif isinstance(ev, engine.ConsentAnswered):
+            _record_consent(conn, ev, msg.channel, now)
+        elif isinstance(ev, engine.OptedOut):
+            conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=now))
+        elif isinstance(ev, engine.OptedIn):
+            conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None))
+
+    _save_conversation(conn, before, after, conv_id, now)
+    _save_contact_state(conn, contact, before, after)
+    _insert_replies(conn, msg.channel, st.replies, inbound_id, contact.id, _open_id(after, conv_id), now)
+    return Handled(st.replies, contact_id=contact.id)
+
+
+def _open_id(after: Session, conv_id: int | None) -> int | None:
+    return conv_id if after.conversation is not None else None
+
+
+def _insert_inbound(conn, msg: InboundMessage, now, contact_id, address_hash, text, status, conv_id) -> int:
+    return conn.execute(
+        insert(M).values(
+            channel=msg.channel, direction="in", external_id=msg.external_id, contact_id=contact_id,
+            address_hash=address_hash, conversation_id=conv_id, kind=msg.kind, text=text, status=status,
+            created_at=msg.received_at or now,
+        )
+    ).inserted_primary_key[0]
+
+
+def _insert_replies(conn, channel: str, replies, inbound_id, contact_id, conv_id, now, address_hash=None) -> None:
+    if not replies:
+        return
+    conn.execute(
+        insert(M),
+        [
+            dict(channel=channel, direction="out", external_id=None, contact_id=contact_id, address_hash=address_hash,
+                 conversation_id=conv_id, in_reply_to_id=inbound_id, kind="text", text=r.text,
+                 payload=r.to_payload(), status="inline", created_at=now)
+            for r in replies
+        ],
+    )
+
+
+def _insert_answer(db: Store, conn, contact_id, conv: ConversationView | None, conv_id, message_id, question,
+                   qtype, status, raw, value, language, now, enrolment=None) -> None:
+    survey = conv.survey if conv else None
+    num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(value, bool):
+        num, txt = (1.0 if value else 0.0), ("yes" if value else "no")
+    else:
+        txt = value if isinstance(value, str) else None
+    enrolment_id = conv.enrolment if conv else enrolment
+    tags = None
+    if db.tagger is not None and raw and (qtype in (None, "text") or status == "unparsed"):
+        tags = db.tagger.tag(raw, language, {"question": question, "survey": survey.id if survey else None})
+    conn.execute(
+        insert(A).values(
+            conversation_id=conv_id, contact_id=contact_id, enrolment_id=enrolment_id,
+            organisation_id=select(E.c.organisation_id).where(E.c.id == enrolment_id).scalar_subquery()
+            if enrolment_id else None,
+            survey_id=survey.id if survey else None, survey_version_id=conv.version_id if conv else None,
+            message_id=message_id, question_key=question, question_type=qtype, status=status, raw_text=raw,
+            value_num=num, value_text=txt, language=language, answered_at=now, tags=tags,
+        )
+    )
+
+
+def _save_conversation(conn, before: Session, after: Session, conv_id, now) -> None:
+    conv = after.conversation
+    if conv is None or conv_id is None or (conv == before.conversation and before.language == after.language):
+        return
+    conn.execute(
+        update(CV).where(CV.c.id == conv_id).values(
+            question=conv.question, attempts=conv.attempts, last_activity_at=now, language=after.language
+        )
+    )
+
+
+def _state_of(s: Session) -> dict | None:
+    then = None
+    if s.next_conversation is not None:
+        then = {"version": s.next_conversation.version_id, "enrolment": s.next_conversation.enrolment}
+    if not s.pending and not then:
+        return None
+    return {"pending": s.pending, "then": then}
+
+
+def _save_contact_state(conn, contact, before: Session, after: Session) -> None:
+    values = {}
+    new_state = _state_of(after)
+    if new_state != (contact.state or None):
+        values["state"] = new_state
+    if after.language != before.language:
+        values["language"] = after.language
+    if values:
+        conn.execute(update(C).where(C.c.id == contact.id).values(**values))
+
+
+def _record_consent(conn, ev: engine.ConsentAnswered, channel: str, now: datetime) -> None:
+    row = conn.execute(
+        select(E.c.consent_status, E.c.consent_participate, E.c.consent_quote, E.c.contact_id).where(E.c.id == ev.enrolment)
+    ).first()
+    if row is None:
+        return
+    participate = row.consent_participate if ev.participate is None else ev.participate
+    quote = row.consent_quote if ev.quote is None else (ev.quote and participate)
+    if ev.participate is False:
+        status = "withdrawn" if row.consent_status == "given" else "declined"
+        quote = False
+    elif participate:
+        status = "given"
+    else:
+        status = row.consent_status
+    conn.execute(
+        update(E).where(E.c.id == ev.enrolment).values(
+            consent_status=status, consent_participate=participate, consent_quote=quote,
+            consent_version=messages.CONSENT_VERSION, consent_at=now, consent_channel=channel,
+        )
+    )
+    conn.execute(
+        insert(m.ConsentEvent.__table__).values(
+            enrolment_id=ev.enrolment, status=status, participate=participate, quote=quote,
+            version=messages.CONSENT_VERSION, channel=channel, at=now,
+        )
+    )
+    if status in ("declined", "withdrawn"):
+        _forget_address_if_unconsented(conn, row.contact_id)
+
+
+def _forget_address_if_unconsented(conn, contact_id: int) -> None:
+    """Declining keeps only the refusal: with no consent left anywhere, drop the address itself (the keyed
+    hash stays, so a later JOIN finds the same contact and its refusal history)."""
+    still = conn.execute(
+        select(E.c.id).where(E.c.contact_id == contact_id, E.c.consent_status == "given").limit(1)
+    ).first()
+    if still is None:
+        conn.execute(update(C).where(C.c.id == contact_id).values(address=None))
+
+
+def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
+    """DELETE, confirmed: remove the person and everything they said. Message rows keep only their
+    external id and time (so a redelivery is still recognised), never the text or who sent it."""
+    conn.execute(update(M).where(M.c.contact_id == contact_id).values(text=None, contact_id=None, address_hash=None,
+                                                                     conversation_id=None, payload=None))
+    conn.execute(delete(A).where(A.c.contact_id == contact_id))
+    conn.execute(delete(CV).where(CV.c.contact_id == contact_id))
+    enrolment_ids = select(E.c.id).where(E.c.contact_id == contact_id).scalar_subquery()
+    conn.execute(delete(m.ConsentEvent.__table__).where(m.ConsentEvent.__table__.c.enrolment_id.in_(enrolment_ids)))
+    conn.execute(delete(E).where(E.c.contact_id == contact_id))
+    conn.execute(delete(C).where(C.c.id == contact_id))
+    conn.execute(insert(m.Erasure.__table__).values(channel=channel, at=now))
+
+
+# ---- strangers and enrolment -----------------------------------------------------------------------
+def _stranger(db: Store, conn, msg: InboundMessage, now: datetime, h: str, address: str | None,
+              contact_id: int | None = None, language: str | None = None) -> Handled:
+    """Someone we may not keep data about: keep only the external id, the time and the address hash,
+    and explain how to join, at most once a day."""
+    inbound_id = _insert_inbound(conn, msg, now, contact_id, h, None, "ignored", None)
+    recent = conn.execute(
+        select(M.c.id).where(M.c.address_hash == h, M.c.direction == "out", M.c.created_at > now - STRANGER_REPLY_INTERVAL).limit(1)
+    ).first()
+    if recent is not None:
+        return Handled([], contact_id=contact_id)
+    replies = [OutgoingMessage(messages.text(language or db.settings.default_language, "join_help"))]
+    _insert_replies(conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
+    return Handled(replies, contact_id=contact_id)
+
+
+def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: str, contact, code: str) -> Handled:
+    language = contact.language if contact is not None else db.settings.default_language
+    org = conn.execute(
+        select(O.c.id, O.c.name, O.c.language, O.c.welcome_survey_id).where(O.c.code_key == code.casefold())
+    ).first() if _CODE.match(code or "") else None
+    if org is None:
+        key = "join_bad_code" if code else "join_help"
+        inbound_id = _insert_inbound(conn, msg, now, contact.id if contact else None, h, None, "ignored", None)
+        replies = [OutgoingMessage(messages.text(language, key, code=code.upper()))]
+        _insert_replies(conn, msg.channel, replies, inbound_id, contact.id if contact else None, None, now, address_hash=h)
+        return Handled(replies, contact_id=contact.id if contact else None)
+
+    if contact is None:
+        contact_id = conn.execute(
+            insert(C).values(channel=msg.channel, address=address, address_hash=h, language=org.language,
+                             state=None, created_at=now)
+        ).inserted_primary_key[0]
+        contact = conn.execute(
+            select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address).where(C.c.id == contact_id)
+        ).first()
+    else:
+        # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
+        conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None, address=address))
+    enrolment = conn.execute(
+        select(E.c.id, E.c.consent_status).where(E.c.contact_id == contact.id, E.c.organisation_id == org.id)
+    ).first()
+    enrolments = _enrolments(conn, contact.id)
+    state = contact.state or {}
+    session, conv_row = _load_session(db, conn, contact, enrolments, state)
+    session = replace(session, opted_out=False)
+    if enrolment is not None and enrolment.consent_status == "given":
+        st = Step(session)
+        st.replies.append(OutgoingMessage(messages.text(session.language, "join_already", org=org.name)))
+        engine._reask(st)
+    else:
+        if enrolment is None:
+            enrolment_id = conn.execute(
+                insert(E).values(contact_id=contact.id, organisation_id=org.id, consent_status="pending",
+                                 source="join", tags=[], created_at=now)
+            ).inserted_primary_key[0]
+        else:
+            enrolment_id = enrolment.id
+        then = _welcome(db, conn, org, enrolment_id) if session.conversation is None else None
+        st = engine.ask_consent(session, enrolment_id, org.name, then)
+    consented = any(e.consent_status == "given" for e in enrolments)
+    return _persist(db, conn, msg, now, contact, session, st, "", consented, conv_row)
+
+
+def _welcome(db: Store, conn, org, enrolment_id: int) -> ConversationView | None:
+    if not org.welcome_survey_id:
+        return None
+    version_id = conn.execute(select(m.Survey.__table__.c.current_version_id).where(m.Survey.__table__.c.id == org.welcome_survey_id)).scalar()
+    if version_id is None:
+        return None
+    return ConversationView(db.survey_version(conn, version_id), version_id, enrolment_id, org.name)
+
+
+# ---- starting a survey -----------------------------------------------------------------------------
+def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime,
+                       organisation_id: int | None = None) -> list[OutgoingMessage]:
+    """Invite a contact to a survey (staff, the local chat, later the scheduler). A contact whose consent
+    is still pending is asked for it first; the survey starts once it is given. Returns the messages to
+    send; raises ServiceError when this contact cannot be asked now."""
+    with db.write() as conn:
+        contact = conn.execute(
+            select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address, C.c.channel).where(C.c.id == contact_id)
+        ).first()
+        if contact is None:
+            raise ServiceError(f"no contact {contact_id}")
+        if contact.opted_out_at is not None:
+            raise ServiceError("this contact has opted out")
+        version_id = conn.execute(
+            select(m.Survey.__table__.c.current_version_id).where(m.Survey.__table__.c.id == survey_id)
+        ).scalar()
+        if version_id is None:
+            raise ServiceError(f"no survey {survey_id!r} is loaded")
+        enrolments = conn.execute(
+            select(E.c.id, E.c.consent_status, E.c.organisation_id, O.c.name)
+            .join(O, O.c.id == E.c.organisation_id).where(E.c.contact_id == contact_id).order_by(E.c.id)
+        ).all()
+        usable = [e for e in enrolments if e.consent_status in ("given", "pending")
+                  and (organisation_id is None or e.organisation_id == organisation_id)]
+        if not usable:
+            raise ServiceError("this contact has no enrolment that allows a survey")
+        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
+        session, conv_row = _load_session(db, conn, contact, _enrolments(conn, contact_id), contact.state or {})
+        if conv_row is not None:
+            raise ServiceError("this contact already has a conversation open")
+        view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
+        if enrolment.consent_status == "pending" and not session.pending:
+            st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
+        else:
+            st = engine.start(session, view, now)
+        conv_id = None
+        for ev in st.events:
+            if isinstance(ev, engine.ConversationStarted):
+                nc = st.session.conversation
+                conv_id = conn.execute(
+                    insert(CV).values(contact_id=contact_id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id,
+                                      status="open", question=nc.question, attempts=0, language=st.session.language,
+                                      started_at=now, last_activity_at=now)
+                ).inserted_primary_key[0]
+        _save_contact_state(conn, contact, session, st.session)
+        _insert_replies(conn, contact.channel, st.replies, None, contact_id, conv_id, now)
+        return st.replies

@@ -1,0 +1,114 @@
+"""The store: one SQLAlchemy engine, connection set-up for SQLite and PostgreSQL, and small caches.
+
+Write transactions on SQLite begin IMMEDIATE (they take the write lock up front), because a deferred
+transaction that reads and then writes fails at once with "database is locked" when another writer got
+there first; the busy timeout only helps a transaction that asks for the lock at its start.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from sqlalchemy import Connection, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from surveys import models as m
+from surveys.definition import Survey as SurveyDefinition
+
+
+class AnswerTagger(Protocol):
+    """Implemented by `analysis`; handed to the store by the composition root. Returns the tags to store
+    with a free-text answer (or None). `context` holds the other answers of the same conversation."""
+
+    def tag(self, text: str, language: str, context: dict) -> dict | None: ...
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control from the sqlite3 module so BEGIN is ours (see the module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        if conn.get_execution_options().get("chorus_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Store:
+    """What the service functions are given as `db`: the engine, the address-hash key, the tagger, and a
+    cache of survey versions (immutable, so caching them is always safe)."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None, tagger: AnswerTagger | None = None):
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url)
+        self.tagger = tagger
+        self._hash_key = settings.secret_key.encode()
+        self._versions: dict[int, SurveyDefinition] = {}
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def address_hash(self, channel: str, address: str) -> str:
+        """A keyed hash: lets us recognise an address without keeping it, and cannot be reversed by
+        trying every phone number unless the key is known."""
+        return hmac.new(self._hash_key, f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction (IMMEDIATE on SQLite), committed on success, rolled back on error."""
+        with self.engine.connect().execution_options(chorus_write=True) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session for the CLI and staff tools (not the inbound hot path), committed on success."""
+        with self.engine.connect().execution_options(chorus_write=True) as conn:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                with session.begin():
+                    yield session
+
+    def survey_version(self, conn: Connection, version_id: int) -> SurveyDefinition:
+        cached = self._versions.get(version_id)
+        if cached is None:
+            definition = conn.execute(
+                select(m.SurveyVersion.definition).where(m.SurveyVersion.id == version_id)
+            ).scalar_one()
+            cached = self._versions[version_id] = SurveyDefinition.from_dict(definition)
+        return cached
+
+    def dispose(self) -> None:
+        self.engine.dispose()
