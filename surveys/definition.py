@@ -316,6 +316,10 @@ class Survey:
             expire_after_hours=data.get("expire_after_hours"),
         )
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the dict fields; equal surveys have equal content hashes.
+        return hash(self.content_hash)
+
     @cached_property
     def content_hash(self) -> str:
         """sha256 hex of the canonical JSON; equal surveys have equal hashes (cached: instances are immutable)."""

@@ -1,0 +1,118 @@
+"""Inbound throughput: N simulated participants take a survey in-process through `handle_inbound`.
+
+Prints inbound messages per second and p50/p99 latency per message on SQLite (a file in a temporary
+folder, WAL) and on PostgreSQL (a temporary schema; skipped with a note when no server answers), plus the
+machine it ran on. Every message is a real one: JOIN, consent, answers, a re-prompt, a HELP.
+
+    python benchmarks/inbound.py [--participants 300] [--backend sqlite|postgres|both]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import text  # noqa: E402
+
+from config.migrate import upgrade  # noqa: E402
+from config.settings import load_settings  # noqa: E402
+from surveys import admin  # noqa: E402
+from surveys.loader import load_survey_file  # noqa: E402
+from surveys.service import InboundMessage, handle_inbound  # noqa: E402
+from surveys.store import Store, make_engine  # noqa: E402
+
+PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# One participant's side of the conversation with the service-experience example (NPS branch <= 6).
+SCRIPT = ["JOIN bench", "yes", "yes", "HELP", "5", "The queue was far too long and nobody explained why",
+          "banana", "2", "yes", "Thanks for listening"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def run(store: Store, participants: int) -> list[float]:
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    survey = load_survey_file(ROOT / "surveys" / "examples" / "service.yaml")
+    admin.load_survey(store, survey, now)
+    admin.add_organisation(store, "Bench Org", "bench", now, welcome_survey=survey.id)
+    latencies: list[float] = []
+    seq = 0
+    # Interleave participants, as real traffic does: round r sends everyone's r-th message.
+    for step_text in SCRIPT:
+        for p in range(participants):
+            seq += 1
+            now += timedelta(milliseconds=10)
+            msg = InboundMessage("local", f"+4477009{p:05d}", f"bench-{seq}", step_text)
+            t0 = time.perf_counter()
+            handle_inbound(store, msg, now)
+            latencies.append(time.perf_counter() - t0)
+    return latencies
+
+
+def report(name: str, latencies: list[float]) -> None:
+    latencies.sort()
+    total = sum(latencies)
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    print(f"{name:10} {len(latencies):6d} messages  {len(latencies) / total:8.0f} msg/s  "
+          f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=300)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"workload: {args.participants} participants x {len(SCRIPT)} messages through the service-experience survey")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(env={"CHORUS_VAR_DIR": tmp, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
+                                      "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}, dotenv=False)
+        if args.backend in ("sqlite", "both"):
+            engine = make_engine(settings.database_url)
+            upgrade(engine)
+            report("sqlite", run(Store(settings, engine=engine), args.participants))
+            engine.dispose()
+        if args.backend in ("postgres", "both"):
+            schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
+            admin_engine = make_engine(PG_URL)
+            try:
+                with admin_engine.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
+                print(f"postgres   skipped: {PG_URL} does not answer ({exc.__class__.__name__})")
+                return
+            try:
+                engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
+                upgrade(engine)
+                report("postgres", run(Store(settings, engine=engine), args.participants))
+                engine.dispose()
+            finally:
+                with admin_engine.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin_engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
