@@ -355,10 +355,10 @@ def _consent_reply(st: Step, text: str, now: datetime, value: bool | None = None
         _begin(st, s.next_conversation, now)
 
 
-def _ask_language(st: Step) -> None:
+def _ask_language(st: Step, key: str = "language_ask") -> None:
     langs = st.session.languages
     choices = tuple(Choice(code, messages.language_name(code)) for code in langs)
-    st.replies.append(OutgoingMessage(messages.text(st.session.language, "language_ask"), choices, "list", "language"))
+    st.replies.append(OutgoingMessage(messages.text(st.session.language, key), choices, "list", "language"))
 
 
 def _language_options(langs: tuple[str, ...]) -> list[list[str]]:
@@ -377,7 +377,7 @@ def _language_reply(st: Step, text: str, index: int | None = None) -> None:
             _reask(st)
             return
         st.session = replace(s, pending=p)
-        _say(st, "language_reprompt")
+        _ask_language(st, "language_reprompt")
         return
     lang = s.languages[index]
     st.session = replace(s, language=lang, pending=p.get("resume"))

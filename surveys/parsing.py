@@ -207,24 +207,20 @@ def match_keyword(text: str, aliases: Mapping[str, str] | None = None) -> str | 
     normalised = normalise(stripped)
     if not normalised or len(normalised) > _KEYWORD_MAX_NORMALISED:
         return None
-    if aliases and normalised in aliases:
-        return aliases[normalised]
     words = _KEYWORD_SEPARATORS.sub(" ", normalised).split()
     if len(set(words)) == 1:
         words = words[:1]  # 'stop stop stop' is still STOP
-    if len(words) > _KEYWORD_MAX_WORDS:
-        return _lookup_alias(" ".join(words), aliases)
     joined = "".join(words)
-    if not _is_word(joined):
-        return None
-    return _lookup_keyword(joined, aliases) or _lookup_alias(" ".join(words), aliases)
+    if len(words) <= _KEYWORD_MAX_WORDS and _is_word(joined):
+        keyword = _lookup_keyword(joined, aliases)
+        if keyword:
+            return keyword
+    return _lookup_alias(normalised, aliases) or _lookup_alias(" ".join(words), aliases)
 
 
 def _lookup_keyword(spelling: str, aliases: Mapping[str, str] | None) -> str | None:
-    keyword = KEYWORDS.get(spelling)
-    if keyword is None:
-        keyword = _lookup_alias(spelling, aliases)
-    return keyword
+    """Built-in spelling first, so survey aliases cannot redefine STOP and friends."""
+    return KEYWORDS.get(spelling) or _lookup_alias(spelling, aliases)
 
 
 def _lookup_alias(spelling: str, aliases: Mapping[str, str] | None) -> str | None:
@@ -319,6 +315,15 @@ _SCALE_CONNECTORS: tuple[tuple[str, ...], ...] = (
     ("of",), ("sobre",), ("sur",), ("de",), ("na",),
 )
 
+# First token of each connector: lets _score_at skip almost every token at once.
+_CONNECTOR_STARTS = frozenset(connector[0] for connector in _SCALE_CONNECTORS)
+
+# Longer than any SMS (1,600) or Telegram message (4,096): not typed on a phone.
+_NUMBER_MAX_LENGTH = 4096
+
+# The commonest answer of all, '7' or ' 10. ', read without tokenising.
+_PLAIN_DIGITS = re.compile(r"\s*([0-9]{1,6})\s*[.!]*\s*")
+
 _NOT_A_WHOLE_NUMBER = re.compile(
     r"\d[.,:]\d"                       # decimals '7.5', '3,5'; times '7:30'
     r"|(?<![\w.,)])[-\u2212\u2013]\d"  # negative numbers '-3'
@@ -379,8 +384,12 @@ def parse_number(
        Words that double as articles ('one', 'un', 'um') only ever count there.
     6. The number must be within ``lo..hi``.
     """
-    if not text or lo > hi:
+    if not text or lo > hi or len(text) > _NUMBER_MAX_LENGTH:
         return None
+    plain = _PLAIN_DIGITS.fullmatch(text)
+    if plain:
+        value = int(plain.group(1))
+        return value if lo <= value <= hi else None
     prepared = _prepare(text)
     if _NOT_A_WHOLE_NUMBER.search(prepared):
         return None
@@ -442,7 +451,12 @@ def _read_scores(tokens: list[_Token], hi: int) -> list[_Token] | None:
 def _score_at(tokens: list[_Token], i: int) -> tuple[_Token, _Token, int] | None:
     """(numerator, denominator, index after) when a score starts at ``i``."""
     numerator = tokens[i]
-    if numerator.kind not in _NUMERIC_KINDS or _is_slash(tokens, i - 1):
+    if (
+        numerator.kind not in _NUMERIC_KINDS
+        or i + 2 >= len(tokens)
+        or tokens[i + 1].text not in _CONNECTOR_STARTS
+        or _is_slash(tokens, i - 1)
+    ):
         return None
     for connector in _SCALE_CONNECTORS:
         end_of_connector = i + 1 + len(connector)
@@ -463,29 +477,39 @@ def _is_slash(tokens: list[_Token], i: int) -> bool:
 
 def _single_number(tokens: list[_Token]) -> int | None:
     """The value of the one number mentioned (rules 3-5), else None."""
-    mentions = [
-        i
-        for i, token in enumerate(tokens)
-        if token.kind in (_DIGITS, _SCORE)
-        or (token.kind == _NUMBER_WORD
-            and (token.text not in _ARTICLE_LIKE or _stands_alone(tokens, i)))
-    ]
-    if len(mentions) != 1:
+    first_content = _first_content(tokens)
+    mentions = []
+    for i, token in enumerate(tokens):
+        if token.kind in (_DIGITS, _SCORE) or (
+            token.kind == _NUMBER_WORD
+            and (token.text not in _ARTICLE_LIKE or _stands_alone(tokens, i, first_content))
+        ):
+            mentions.append(i)
+            if len(mentions) > 1:
+                return None  # two numbers: no telling which one is the answer
+    if not mentions:
         return None
     i = mentions[0]
     token = tokens[i]
-    if token.kind == _NUMBER_WORD and not _stands_alone(tokens, i):
+    if token.kind == _NUMBER_WORD and not _stands_alone(tokens, i, first_content):
         return None
     if token.kind == _DIGITS and _is_unit(tokens, i + 1):
         return None
     return token.value
 
 
-def _stands_alone(tokens: list[_Token], i: int) -> bool:
+def _first_content(tokens: list[_Token]) -> int:
+    """Index of the first token that is neither punctuation nor a hedge word."""
+    for i, token in enumerate(tokens):
+        if token.kind != _MARK and token.text not in _HEDGES:
+            return i
+    return len(tokens)
+
+
+def _stands_alone(tokens: list[_Token], i: int, first_content: int) -> bool:
     """Only hedges and punctuation before token ``i``; nothing or punctuation after."""
-    before_ok = all(t.kind == _MARK or t.text in _HEDGES for t in tokens[:i])
     after_ok = i + 1 == len(tokens) or tokens[i + 1].kind == _MARK
-    return before_ok and after_ok
+    return i <= first_content and after_ok
 
 
 def _is_unit(tokens: list[_Token], i: int) -> bool:

@@ -14,7 +14,7 @@ A transcript file is a header, a `---` line, then the exchange:
     wait: 49h                                  move the clock (m, h, d)
     import: FOODBANK                           staff enrol the sender (consent pending)
     start: weekly-checkin                      staff start a survey for the sender
-    = answer feeling answered 4                the sender's latest answer to `feeling`: status and value
+    = answer feeling answered 4                the sender's latest answer to `feeling` (`-`: no question)
     = consent FOODBANK given quote=no          enrolment consent state
     = contact opted-out | active | erased      the sender's contact state
     = conversation completed                   the sender's latest conversation status
@@ -187,7 +187,8 @@ class Runner:
             assert contact is not None, f"{where}: no contact for {self.sender}"
             if what == "answer":
                 key, status = words[1], words[2]
-                answer = s.scalars(select(m.Answer).where(m.Answer.contact_id == contact.id, m.Answer.question_key == key)
+                which = m.Answer.question_key.is_(None) if key == "-" else m.Answer.question_key == key
+                answer = s.scalars(select(m.Answer).where(m.Answer.contact_id == contact.id, which)
                                    .order_by(m.Answer.id.desc())).first()
                 assert answer is not None, f"{where}: no answer to {key!r}"
                 got = answer.value_text if answer.value_text is not None else (
