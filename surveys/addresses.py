@@ -13,8 +13,8 @@ def normalise_phone(raw: str, region: str | None = "GB") -> str:
     phone number raises InvalidAddress."""
     try:
         number = phonenumbers.parse(raw, None if raw.strip().startswith("+") else region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidAddress(f"not a phone number: {exc}") from None
+    except phonenumbers.NumberParseException:
+        raise InvalidAddress("not a phone number (write it like +44 7700 900123, or 07700 900123 for the UK)") from None
     if not phonenumbers.is_possible_number(number):
         raise InvalidAddress("not a possible phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -178,7 +178,11 @@ def import_participants(db: Store, text: str, now: datetime, progress: Callable[
                 line = reader.line_num
                 channel = (row.get("channel") or "sms").strip().lower()
                 try:
-                    key = (channel, normalise_address(channel, row.get("address") or ""), (row.get("organisation") or "").casefold())
+                    raw = row.get("address") or ""
+                    try:
+                        key = (channel, normalise_address(channel, raw), (row.get("organisation") or "").casefold())
+                    except InvalidAddress as exc:
+                        raise AdminError(f"address {raw!r}: {exc}") from None
                     if key in seen:
                         raise AdminError("duplicate of an earlier row")
                     seen.add(key)
@@ -186,7 +190,7 @@ def import_participants(db: Store, text: str, now: datetime, progress: Callable[
                     _add_participant(db, s, channel, row.get("address") or "", (row.get("organisation") or "").strip(),
                                      now, (row.get("language") or "").strip() or None, tags, "import")
                     added += 1
-                except (AdminError, InvalidAddress) as exc:
+                except AdminError as exc:
                     errors.append((line, str(exc)))
                 if progress:
                     progress(1)

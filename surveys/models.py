@@ -187,7 +187,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     external_id: Mapped[str | None] = mapped_column(String(128))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"), index=True)
-    address_hash: Mapped[str | None] = mapped_column(String(64))
+    address_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="text")  # text | media | button | edit

@@ -274,7 +274,9 @@ _NUMBER_WORDS = {
 # Number words that are also articles or pronouns ('no one', 'un peu',
 # 'um pouco', Welsh 'dim' = 'no/none'): they count as a number only when they
 # stand alone as the answer, never inside a comment.
-_ARTICLE_LIKE = frozenset({"one", "un", "une", "una", "uno", "um", "uma", "dim", "jeden", "jedna", "jedno"})
+_ARTICLE_LIKE = frozenset(
+    {"one", "un", "une", "una", "uno", "um", "uma", "dim", "jeden", "jedna", "jedno"}
+)
 
 # Words people put before a number word without changing it: 'about seven',
 # "I'd say seven", 'definitely a ten', 'un siete'. (Digits need no such list:
@@ -614,7 +616,23 @@ def parse_choice(text: str, options: Sequence[Sequence[str]]) -> int | None:
             candidates = close_enough(compact, names)
             if candidates:
                 return _only(candidates)
-    return _by_leading_name(normalised, names)
+    found = _by_leading_name(normalised, names)
+    if found is None:
+        # 'the bus', 'by car', 'I walked': people wrap the label in a few words; try once without them.
+        words = normalised.split()
+        lead = 0
+        while lead < len(words) and lead < 3 and words[lead] in _CHOICE_FILLERS:
+            lead += 1
+        if 0 < lead < len(words):
+            return parse_choice(" ".join(words[lead:]), options)
+    return found
+
+
+# Leading words that carry no choice: articles, prepositions and "I took" in the survey languages.
+_CHOICE_FILLERS = frozenset(
+    "the a an by on via in my i took take came come went go used use with "
+    "el la los las un una en por con yo fui vine".split()
+)
 
 
 def _only(candidates: set[int]) -> int | None:
@@ -637,7 +655,11 @@ def _by_number_or_letter(normalised: str, count: int) -> int | None | object:
 
 
 def _by_prefix(compact: str, names: tuple[tuple[_Name, ...], ...]) -> set[int]:
-    return {i for i, option in enumerate(names) if any(n.compact.startswith(compact) for n in option)}
+    return {
+        i
+        for i, option in enumerate(names)
+        if any(n.compact.startswith(compact) for n in option)
+    }
 
 
 def _by_typo(compact: str, names: tuple[tuple[_Name, ...], ...]) -> set[int]:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys import engine, messages
@@ -75,13 +75,11 @@ def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
 
 
 def _known_message(conn: Connection, msg: InboundMessage) -> int | None:
-    return conn.execute(
-        select(M.c.id).where(M.c.channel == msg.channel, M.c.external_id == msg.external_id)
-    ).scalar()
+    return conn.execute(_Q_KNOWN, {"channel": msg.channel, "external_id": msg.external_id}).scalar()
 
 
 def _stored_replies(conn: Connection, message_id: int) -> list[OutgoingMessage]:
-    rows = conn.execute(select(M.c.text, M.c.payload).where(M.c.in_reply_to_id == message_id).order_by(M.c.id))
+    rows = conn.execute(_Q_REPLIES, {"message_id": message_id})
     return [OutgoingMessage.from_row(text or "", payload) for text, payload in rows]
 
 
@@ -97,6 +95,72 @@ def parse_join(text: str) -> str | None:
     return None if found is None else found.group(1).strip(".!")
 
 
+# Prebuilt statements: building a SQLAlchemy statement costs more than running it on SQLite, and a
+# prebuilt one also keeps its cache key, so the hot path pays only for execution.
+_Q_KNOWN = select(M.c.id).where(M.c.channel == bindparam("channel"), M.c.external_id == bindparam("external_id"))
+_Q_REPLIES = select(M.c.text, M.c.payload).where(M.c.in_reply_to_id == bindparam("message_id")).order_by(M.c.id)
+_SESSION_COLUMNS = (
+    C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address, C.c.channel,
+    CV.c.id.label("conv_id"), CV.c.enrolment_id.label("conv_enrolment"), CV.c.survey_version_id, CV.c.question,
+    CV.c.attempts, CV.c.last_activity_at,
+    E.c.id.label("enrolment_id"), E.c.consent_status, E.c.organisation_id, O.c.name.label("org_name"),
+)
+_SESSION_FROM = C.outerjoin(CV, and_(CV.c.contact_id == C.c.id, CV.c.status == "open")) \
+    .outerjoin(E, E.c.contact_id == C.c.id).outerjoin(O, O.c.id == E.c.organisation_id)
+_Q_SESSION_BY_HASH = select(*_SESSION_COLUMNS).select_from(_SESSION_FROM) \
+    .where(C.c.channel == bindparam("channel"), C.c.address_hash == bindparam("hash")).order_by(E.c.id)
+_Q_SESSION_BY_ID = select(*_SESSION_COLUMNS).select_from(_SESSION_FROM).where(C.c.id == bindparam("contact_id")) \
+    .order_by(E.c.id)
+_INSERT_MESSAGE = insert(M)
+_INSERT_ANSWER = insert(A)
+_INSERT_CONVERSATION = insert(CV)
+_UPDATE_CONVERSATION = update(CV).where(CV.c.id == bindparam("conv_id")).values(
+    question=bindparam("question"), attempts=bindparam("attempts"), last_activity_at=bindparam("now"),
+    language=bindparam("language"))
+_END_CONVERSATION = update(CV).where(CV.c.id == bindparam("conv_id")).values(
+    status=bindparam("status"), ended_at=bindparam("now"), last_activity_at=bindparam("now"))
+
+
+@dataclass(frozen=True)
+class _Enrolled:
+    id: int
+    consent_status: str
+    organisation_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One contact as the session query returns it: the contact, its open conversation, its enrolments."""
+
+    id: int
+    language: str
+    opted_out_at: datetime | None
+    state: dict | None
+    address: str | None
+    channel: str
+    conv: object  # the row (conv_id, conv_enrolment, survey_version_id, question, attempts, last_activity_at) or None
+    enrolments: tuple[_Enrolled, ...]
+
+    @property
+    def consented(self) -> bool:
+        return any(e.consent_status == "given" for e in self.enrolments)
+
+    def organisation_of(self, enrolment_id: int | None) -> int | None:
+        return next((e.organisation_id for e in self.enrolments if e.id == enrolment_id), None)
+
+
+def _load(conn: Connection, statement, params: dict) -> _Loaded | None:
+    rows = conn.execute(statement, params).all()
+    if not rows:
+        return None
+    r = rows[0]
+    enrolments = tuple(_Enrolled(x.enrolment_id, x.consent_status, x.organisation_id, x.org_name)
+                       for x in rows if x.enrolment_id is not None)
+    return _Loaded(r.id, r.language, r.opted_out_at, r.state, r.address, r.channel,
+                   r if r.conv_id is not None else None, enrolments)
+
+
 def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
     text = clean(msg.text or "")
     try:
@@ -104,121 +168,92 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
     except InvalidAddress:
         address = None
     h = db.address_hash(msg.channel, address or msg.address or "")
-    contact = conn.execute(
-        select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address).where(
-            C.c.channel == msg.channel, C.c.address_hash == h
-        )
-    ).first()
+    contact = _load(conn, _Q_SESSION_BY_HASH, {"channel": msg.channel, "hash": h})
     code = parse_join(text) if msg.kind == "text" else None
     if code is not None and address is not None:
         return _join(db, conn, msg, now, address, h, contact, code)
     if contact is None:
         return _stranger(db, conn, msg, now, h, address)
 
-    enrolments = _enrolments(conn, contact.id)
-    state = contact.state or {}
-    pending = state.get("pending")
-    consented = any(e.consent_status == "given" for e in enrolments)
-    if not consented and not pending and contact.opted_out_at is None and msg.kind == "text" \
+    pending = (contact.state or {}).get("pending")
+    if not contact.consented and not pending and contact.opted_out_at is None and msg.kind == "text" \
             and match_keyword(text) not in _DATA_RIGHTS:
         # Declined everywhere: like a stranger, except that the keywords about their data still work.
         return _stranger(db, conn, msg, now, h, address, contact_id=contact.id, language=contact.language)
 
-    session, conv_row = _load_session(db, conn, contact, enrolments, state)
+    session = _session(db, conn, contact)
     st = engine.step(session, Inbound(text, msg.kind, msg.ref), now)
-    return _persist(db, conn, msg, now, contact, session, st, text, consented, conv_row)
+    return _persist(db, conn, msg, now, contact, session, st, text)
 
 
-def _enrolments(conn: Connection, contact_id: int):
-    return conn.execute(
-        select(E.c.id, E.c.consent_status, O.c.name, O.c.language)
-        .join(O, O.c.id == E.c.organisation_id)
-        .where(E.c.contact_id == contact_id)
-        .order_by(E.c.id)
-    ).all()
-
-
-def _load_session(db: Store, conn: Connection, contact, enrolments, state: dict):
-    conv_row = conn.execute(
-        select(CV.c.id, CV.c.enrolment_id, CV.c.survey_version_id, CV.c.question, CV.c.attempts, CV.c.last_activity_at)
-        .where(CV.c.contact_id == contact.id, CV.c.status == "open")
-    ).first()
-    names = {e.id: e.name for e in enrolments}
+def _session(db: Store, conn: Connection, contact: _Loaded) -> Session:
+    state = contact.state or {}
+    names = {e.id: e.name for e in contact.enrolments}
     conv = None
     survey_langs: tuple[str, ...] = ()
-    if conv_row is not None:
-        survey = db.survey_version(conn, conv_row.survey_version_id)
+    row = contact.conv
+    if row is not None:
+        survey = db.survey_version(conn, row.survey_version_id)
         survey_langs = survey.languages
-        conv = ConversationView(
-            survey, conv_row.survey_version_id, conv_row.enrolment_id, names.get(conv_row.enrolment_id, ""),
-            conv_row.id, conv_row.question, conv_row.attempts, conv_row.last_activity_at,
-        )
+        conv = ConversationView(survey, row.survey_version_id, row.conv_enrolment, names.get(row.conv_enrolment, ""),
+                                row.conv_id, row.question, row.attempts, row.last_activity_at)
     nxt = None
     then = state.get("then")
     if then:
         survey = db.survey_version(conn, then["version"])
         nxt = ConversationView(survey, then["version"], then["enrolment"], names.get(then["enrolment"], ""))
-    given = [e for e in enrolments if e.consent_status == "given"]
-    default = given[-1] if given else (enrolments[-1] if enrolments else None)
-    languages = tuple(dict.fromkeys(survey_langs or messages.supported_languages()))
-    session = Session(
+    given = [e for e in contact.enrolments if e.consent_status == "given"]
+    default = given[-1] if given else (contact.enrolments[-1] if contact.enrolments else None)
+    expiry_hours = (conv.survey.expire_after_hours if conv is not None else None) or db.settings.conversation_expiry_hours
+    return Session(
         language=contact.language,
-        expiry=timedelta(hours=(conv.survey.expire_after_hours if conv and conv.survey.expire_after_hours
-                                else db.settings.conversation_expiry_hours)),
+        expiry=timedelta(hours=expiry_hours),
         opted_out=contact.opted_out_at is not None,
         pending=state.get("pending"),
         conversation=conv,
         next_conversation=nxt,
-        org_names=tuple(e.name for e in given) or tuple(e.name for e in enrolments),
-        languages=languages,
+        org_names=tuple(e.name for e in given) or tuple(e.name for e in contact.enrolments),
+        languages=survey_langs or messages.supported_languages(),
         aliases=messages.KEYWORD_ALIASES.get(contact.language, {}),
         default_enrolment=(default.id, default.name) if default else None,
     )
-    return session, conv_row
 
 
 # ---- storing a step --------------------------------------------------------------------------------
-def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact, before: Session,
-             st: Step, text: str, consented: bool, conv_row) -> Handled:
+def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: _Loaded, before: Session,
+             st: Step, text: str) -> Handled:
     after = st.session
+    consented = contact.consented
     erased = any(isinstance(e, engine.ErasureConfirmed) for e in st.events)
     keep_text = st.keep_text and consented and not erased
-    inbound_id = _insert_inbound(conn, msg, now, None if erased else contact.id, None if erased else None,
+    conv_id = before.conversation.id if before.conversation is not None else None
+    inbound_id = _insert_inbound(conn, msg, now, None if erased else contact.id, None,
                                  text if keep_text else None, "received" if keep_text else "ignored",
-                                 conv_row.id if (conv_row is not None and not erased) else None)
+                                 None if erased else conv_id)
     if erased:
         _erase_contact(conn, contact.id, msg.channel, now)
         _insert_replies(conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
-    conv_id = conv_row.id if conv_row is not None else None
     for ev in st.events:
         if not consented and isinstance(ev, (engine.AnswerRecorded, engine.CommentReceived)):
             continue  # consent before data (the engine asks for consent before any question)
-        if isinstance(ev, engine.ConsentAnswered) and ev.participate:
-            consented = True
-        if isinstance(ev, engine.ConversationStarted):
-            nc = after.conversation
-            conv_id = conn.execute(
-                insert(CV).values(
-                    contact_id=contact.id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id,
-                    status="open", question=nc.question, attempts=0, language=after.language,
-                    started_at=now, last_activity_at=now,
-                )
-            ).inserted_primary_key[0]
-        elif isinstance(ev, engine.AnswerRecorded):
-            conv = before.conversation
-            _insert_answer(db, conn, contact.id, conv, conv_id, inbound_id, ev.question, ev.question_type,
+        if isinstance(ev, engine.AnswerRecorded):
+            _insert_answer(db, conn, contact, before.conversation, conv_id, inbound_id, ev.question, ev.question_type,
                            ev.status, ev.raw, ev.value, after.language, now)
         elif isinstance(ev, engine.CommentReceived):
-            conv = before.conversation if ev.late else None
-            _insert_answer(db, conn, contact.id, conv, conv_id if ev.late else None, inbound_id, ev.question,
-                           None, "late" if ev.late else "comment", ev.raw, None, after.language, now,
-                           enrolment=None if ev.late else (before.default_enrolment or (None,))[0])
+            late = ev.late and before.conversation is not None
+            enrolment = None if late else (before.default_enrolment or (None,))[0]
+            _insert_answer(db, conn, contact, before.conversation if late else None, conv_id if late else None,
+                           inbound_id, ev.question, None, "late" if late else "comment", ev.raw, None,
+                           after.language, now, enrolment=enrolment)
+        elif isinstance(ev, engine.ConversationStarted):
+            conv_id = _insert_conversation(conn, contact.id, after, now)
         elif isinstance(ev, engine.ConversationEnded):
-            conn.execute(update(CV).where(CV.c.id == conv_id).values(status=ev.status, ended_at=now, last_activity_at=now))
+            conn.execute(_END_CONVERSATION, {"conv_id": conv_id, "status": ev.status, "now": now})
         elif isinstance(ev, engine.ConsentAnswered):
             _record_consent(conn, ev, msg.channel, now)
+            consented = consented or bool(ev.participate)
         elif isinstance(ev, engine.OptedOut):
             conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=now))
         elif isinstance(ev, engine.OptedIn):
@@ -226,71 +261,65 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
 
     _save_conversation(conn, before, after, conv_id, now)
     _save_contact_state(conn, contact, before, after)
-    _insert_replies(conn, msg.channel, st.replies, inbound_id, contact.id, _open_id(after, conv_id), now)
+    _insert_replies(conn, msg.channel, st.replies, inbound_id, contact.id,
+                    conv_id if after.conversation is not None else None, now)
     return Handled(st.replies, contact_id=contact.id)
 
 
-def _open_id(after: Session, conv_id: int | None) -> int | None:
-    return conv_id if after.conversation is not None else None
+def _insert_conversation(conn, contact_id: int, after: Session, now: datetime) -> int:
+    nc = after.conversation
+    return conn.execute(_INSERT_CONVERSATION, dict(
+        contact_id=contact_id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id, status="open",
+        question=nc.question, attempts=0, language=after.language, started_at=now, last_activity_at=now,
+    )).inserted_primary_key[0]
 
 
 def _insert_inbound(conn, msg: InboundMessage, now, contact_id, address_hash, text, status, conv_id) -> int:
-    return conn.execute(
-        insert(M).values(
-            channel=msg.channel, direction="in", external_id=msg.external_id, contact_id=contact_id,
-            address_hash=address_hash, conversation_id=conv_id, kind=msg.kind, text=text, status=status,
-            created_at=msg.received_at or now,
-        )
-    ).inserted_primary_key[0]
+    return conn.execute(_INSERT_MESSAGE, dict(
+        channel=msg.channel, direction="in", external_id=msg.external_id, contact_id=contact_id,
+        address_hash=address_hash, conversation_id=conv_id, in_reply_to_id=None, kind=msg.kind, text=text,
+        payload=None, status=status, error_code=None, created_at=msg.received_at or now,
+    )).inserted_primary_key[0]
 
 
 def _insert_replies(conn, channel: str, replies, inbound_id, contact_id, conv_id, now, address_hash=None) -> None:
     if not replies:
         return
-    conn.execute(
-        insert(M),
-        [
-            dict(channel=channel, direction="out", external_id=None, contact_id=contact_id, address_hash=address_hash,
-                 conversation_id=conv_id, in_reply_to_id=inbound_id, kind="text", text=r.text,
-                 payload=r.to_payload(), status="inline", created_at=now)
-            for r in replies
-        ],
-    )
+    conn.execute(_INSERT_MESSAGE, [
+        dict(channel=channel, direction="out", external_id=None, contact_id=contact_id, address_hash=address_hash,
+             conversation_id=conv_id, in_reply_to_id=inbound_id, kind="text", text=r.text,
+             payload=r.to_payload(), status="inline", error_code=None, created_at=now)
+        for r in replies
+    ])
 
 
-def _insert_answer(db: Store, conn, contact_id, conv: ConversationView | None, conv_id, message_id, question,
+def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | None, conv_id, message_id, question,
                    qtype, status, raw, value, language, now, enrolment=None) -> None:
     survey = conv.survey if conv else None
-    num = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
     if isinstance(value, bool):
         num, txt = (1.0 if value else 0.0), ("yes" if value else "no")
     else:
+        num = float(value) if isinstance(value, (int, float)) else None
         txt = value if isinstance(value, str) else None
     enrolment_id = conv.enrolment if conv else enrolment
     tags = None
     if db.tagger is not None and raw and (qtype in (None, "text") or status == "unparsed"):
         tags = db.tagger.tag(raw, language, {"question": question, "survey": survey.id if survey else None})
-    conn.execute(
-        insert(A).values(
-            conversation_id=conv_id, contact_id=contact_id, enrolment_id=enrolment_id,
-            organisation_id=select(E.c.organisation_id).where(E.c.id == enrolment_id).scalar_subquery()
-            if enrolment_id else None,
-            survey_id=survey.id if survey else None, survey_version_id=conv.version_id if conv else None,
-            message_id=message_id, question_key=question, question_type=qtype, status=status, raw_text=raw,
-            value_num=num, value_text=txt, language=language, answered_at=now, tags=tags,
-        )
-    )
+    conn.execute(_INSERT_ANSWER, dict(
+        conversation_id=conv_id, contact_id=contact.id, enrolment_id=enrolment_id,
+        organisation_id=contact.organisation_of(enrolment_id), survey_id=survey.id if survey else None,
+        survey_version_id=conv.version_id if conv else None, message_id=message_id, question_key=question,
+        question_type=qtype, status=status, raw_text=raw, value_num=num, value_text=txt, language=language,
+        answered_at=now, tags=tags,
+    ))
 
 
 def _save_conversation(conn, before: Session, after: Session, conv_id, now) -> None:
     conv = after.conversation
     if conv is None or conv_id is None or (conv == before.conversation and before.language == after.language):
         return
-    conn.execute(
-        update(CV).where(CV.c.id == conv_id).values(
-            question=conv.question, attempts=conv.attempts, last_activity_at=now, language=after.language
-        )
-    )
+    conn.execute(_UPDATE_CONVERSATION, {"conv_id": conv_id, "question": conv.question, "attempts": conv.attempts,
+                                        "now": now, "language": after.language})
 
 
 def _state_of(s: Session) -> dict | None:
@@ -397,23 +426,14 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
         return Handled(replies, contact_id=contact.id if contact else None)
 
     if contact is None:
-        contact_id = conn.execute(
-            insert(C).values(channel=msg.channel, address=address, address_hash=h, language=org.language,
-                             state=None, created_at=now)
-        ).inserted_primary_key[0]
-        contact = conn.execute(
-            select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address).where(C.c.id == contact_id)
-        ).first()
+        conn.execute(insert(C).values(channel=msg.channel, address=address, address_hash=h, language=org.language,
+                                      state=None, created_at=now))
     else:
         # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
         conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None, address=address))
-    enrolment = conn.execute(
-        select(E.c.id, E.c.consent_status).where(E.c.contact_id == contact.id, E.c.organisation_id == org.id)
-    ).first()
-    enrolments = _enrolments(conn, contact.id)
-    state = contact.state or {}
-    session, conv_row = _load_session(db, conn, contact, enrolments, state)
-    session = replace(session, opted_out=False)
+    contact = _load(conn, _Q_SESSION_BY_HASH, {"channel": msg.channel, "hash": h})
+    enrolment = next((e for e in contact.enrolments if e.organisation_id == org.id), None)
+    session = _session(db, conn, contact)
     if enrolment is not None and enrolment.consent_status == "given":
         st = Step(session)
         st.replies.append(OutgoingMessage(messages.text(session.language, "join_already", org=org.name)))
@@ -428,8 +448,7 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
             enrolment_id = enrolment.id
         then = _welcome(db, conn, org, enrolment_id) if session.conversation is None else None
         st = engine.ask_consent(session, enrolment_id, org.name, then)
-    consented = any(e.consent_status == "given" for e in enrolments)
-    return _persist(db, conn, msg, now, contact, session, st, "", consented, conv_row)
+    return _persist(db, conn, msg, now, contact, session, st, "")
 
 
 def _welcome(db: Store, conn, org, enrolment_id: int) -> ConversationView | None:
@@ -448,9 +467,7 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
     is still pending is asked for it first; the survey starts once it is given. Returns the messages to
     send; raises ServiceError when this contact cannot be asked now."""
     with db.write() as conn:
-        contact = conn.execute(
-            select(C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address, C.c.channel).where(C.c.id == contact_id)
-        ).first()
+        contact = _load(conn, _Q_SESSION_BY_ID, {"contact_id": contact_id})
         if contact is None:
             raise ServiceError(f"no contact {contact_id}")
         if contact.opted_out_at is not None:
@@ -460,32 +477,22 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
         ).scalar()
         if version_id is None:
             raise ServiceError(f"no survey {survey_id!r} is loaded")
-        enrolments = conn.execute(
-            select(E.c.id, E.c.consent_status, E.c.organisation_id, O.c.name)
-            .join(O, O.c.id == E.c.organisation_id).where(E.c.contact_id == contact_id).order_by(E.c.id)
-        ).all()
-        usable = [e for e in enrolments if e.consent_status in ("given", "pending")
+        usable = [e for e in contact.enrolments if e.consent_status in ("given", "pending")
                   and (organisation_id is None or e.organisation_id == organisation_id)]
         if not usable:
             raise ServiceError("this contact has no enrolment that allows a survey")
-        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
-        session, conv_row = _load_session(db, conn, contact, _enrolments(conn, contact_id), contact.state or {})
-        if conv_row is not None:
+        if contact.conv is not None:
             raise ServiceError("this contact already has a conversation open")
+        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
+        session = _session(db, conn, contact)
         view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
         if enrolment.consent_status == "pending" and not session.pending:
             st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
         else:
             st = engine.start(session, view, now)
         conv_id = None
-        for ev in st.events:
-            if isinstance(ev, engine.ConversationStarted):
-                nc = st.session.conversation
-                conv_id = conn.execute(
-                    insert(CV).values(contact_id=contact_id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id,
-                                      status="open", question=nc.question, attempts=0, language=st.session.language,
-                                      started_at=now, last_activity_at=now)
-                ).inserted_primary_key[0]
+        if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
+            conv_id = _insert_conversation(conn, contact_id, st.session, now)
         _save_contact_state(conn, contact, session, st.session)
         _insert_replies(conn, contact.channel, st.replies, None, contact_id, conv_id, now)
         return st.replies

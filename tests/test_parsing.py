@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from surveys.parsing import (
+    _NUMBER_WORDS,
+    _YES_NO_PHRASES,
     KEYWORDS,
     clean,
     match_keyword,
@@ -91,6 +93,7 @@ AGREEMENT = Choice((
     ("neutral", "Neither agree nor disagree"),
 ))
 HOUSEHOLD = Choice((("1", "1"), ("2-3", "2-3"), ("4+", "4+")))
+MOOD = Choice((("😀",), ("😐",), ("☹️",)))
 YES_NO = YesNo()
 YES_NO_ES, YES_NO_PL, YES_NO_FR = YesNo(("es",)), YesNo(("pl",)), YesNo(("fr",))
 YES_NO_CY, YES_NO_PT = YesNo(("cy",)), YesNo(("pt",))
@@ -211,6 +214,7 @@ ANSWERS = [
     (AGREEMENT, "stongly disagree", 2),
     (HOUSEHOLD, "4+", 2),  # a label wins over the option number
     (HOUSEHOLD, "2-3", 1),
+    (MOOD, "☹", 2),  # emoji labels match with or without the variation selector
     # ---- choices that must NOT be read
     (TRANSPORT, "4", None),
     (TRANSPORT, "0", None),
@@ -373,7 +377,8 @@ def test_a_sentence_containing_a_keyword_is_not_a_keyword(sentence):
 def test_keyword_spellings_are_normalised_letters():
     assert KEYWORDS["optout"] == "STOP"
     assert KEYWORDS["unstop"] == "START"
-    assert set(KEYWORDS.values()) == {"STOP", "START", "HELP", "SKIP", "LANGUAGE", "DELETE", "CONSENT"}
+    canonical = {"STOP", "START", "HELP", "SKIP", "LANGUAGE", "DELETE", "CONSENT"}
+    assert set(KEYWORDS.values()) == canonical
     for spelling in KEYWORDS:
         assert spelling.isalpha() and spelling == spelling.lower()
 
@@ -382,6 +387,31 @@ def test_built_in_keywords_win_over_survey_aliases():
     assert match_keyword("stop", {"stop": "HELP"}) == "STOP"
     assert match_keyword("ayuda") is None
     assert match_keyword("ayuda", None) is None
+
+
+# --------------------------------------------------------------------------
+# The word lists agree with each other
+# --------------------------------------------------------------------------
+
+ALL_LANGUAGES = ("en", "es", "pl", "fr", "cy", "pt")
+
+
+def test_every_number_word_keeps_its_value_with_all_languages_on():
+    for language, words in _NUMBER_WORDS.items():
+        for word, value in words.items():
+            assert parse_number(word, 0, 20, ALL_LANGUAGES) == value, (language, word)
+
+
+def test_every_yes_no_phrase_keeps_its_meaning_with_all_languages_on():
+    for language, answers in _YES_NO_PHRASES.items():
+        for answer, phrases in answers.items():
+            for phrase in phrases:
+                assert parse_yes_no(phrase, ALL_LANGUAGES) is answer, (language, phrase)
+
+
+def test_language_codes_with_regions_are_understood():
+    assert parse_number("siete", 0, 10, ["es-MX"]) == 7
+    assert parse_yes_no("não", "pt_BR") is False
 
 
 # --------------------------------------------------------------------------
@@ -424,7 +454,7 @@ NASTY_TEXT = st.one_of(
 OPTIONS = TRANSPORT.options + AGREEMENT.options + HOUSEHOLD.options + (("😀",), ())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=NASTY_TEXT, lo=st.integers(-5, 5), span=st.integers(0, 25), languages=LANGUAGE_SETS)
 def test_parsers_never_raise_and_numbers_stay_in_range(text, lo, span, languages):
     hi = lo + span

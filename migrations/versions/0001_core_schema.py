@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:52:56.082078
+Create Date: 2026-11-27 18:06:19.986354
 """
 from alembic import op
 import sqlalchemy as sa
@@ -151,6 +151,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'external_id', name=op.f('uq_message_channel_external_id'))
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_address_hash'), ['address_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_message_in_reply_to_id'), ['in_reply_to_id'], unique=False)
 
@@ -203,6 +204,7 @@ def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_message_in_reply_to_id'))
         batch_op.drop_index(batch_op.f('ix_message_contact_id'))
+        batch_op.drop_index(batch_op.f('ix_message_address_hash'))
 
     op.drop_table('message')
     with op.batch_alter_table('conversation', schema=None) as batch_op:

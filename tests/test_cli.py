@@ -1,0 +1,104 @@
+"""The `chorus` command line, run as people run it (SQLite in a temporary folder)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CHORUS = str(Path(sys.executable).parent / "chorus")
+EXAMPLES = sorted(str(p) for p in (ROOT / "surveys" / "examples").glob("*.yaml"))
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    values = {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+              "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    return result
+
+
+def setup_demo():
+    assert run("db", "upgrade").exit_code == 0
+    assert run("surveys", "load", *EXAMPLES).exit_code == 0
+    assert run("orgs", "add", "Demo Partnership", "--code", "demo").exit_code == 0
+
+
+def test_every_command_has_help():
+    for args in (["--help"], ["db", "upgrade", "--help"], ["surveys", "validate", "--help"], ["surveys", "load", "--help"],
+                 ["surveys", "list", "--help"], ["orgs", "add", "--help"], ["participants", "add", "--help"],
+                 ["participants", "import", "--help"], ["chat", "--help"], ["export", "answers", "--help"]):
+        result = run(*args)
+        assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_validate_reports_file_path_and_reason(tmp_path, env):
+    bad = tmp_path / "weekly.yaml"
+    bad.write_text((ROOT / "surveys/examples/weekly.yaml").read_text().replace("goto: support", "goto: why_low"))
+    result = run("surveys", "validate", str(bad), *EXAMPLES)
+    assert result.exit_code == 1
+    assert "weekly.yaml: questions[0].next[1].goto: no question 'why_low'" in result.output
+    ok = run("surveys", "validate", *EXAMPLES)
+    assert ok.exit_code == 0 and ok.output.count(": ok (") == 2
+
+
+def test_load_makes_a_new_version_only_when_content_changes(tmp_path, env):
+    assert run("db", "upgrade").exit_code == 0
+    first = run("surveys", "load", EXAMPLES[1])
+    assert "new version 1" in first.output
+    assert "unchanged 1" in run("surveys", "load", EXAMPLES[1]).output
+    changed = tmp_path / "weekly.yaml"
+    changed.write_text(Path(EXAMPLES[1]).read_text().replace("Anything else you'd like us", "Anything more you'd like us"))
+    assert "new version 2" in run("surveys", "load", str(changed)).output
+    listing = run("surveys", "list").output
+    assert "weekly-checkin" in listing and "v2" in listing and "2 version(s)" in listing
+
+
+def test_import_is_all_or_nothing_with_a_report(tmp_path, env):
+    setup_demo()
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("channel,address,organisation,language,tags\n"
+                        "sms,07700 900001,demo,en,youth;tuesday\n"
+                        "sms,not a number,demo,,\n"
+                        "sms,+447700900003,nosuchorg,,\n"
+                        "telegram,123456789,demo,es,\n")
+    bad = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
+    assert bad.exit_code == 1
+    assert "line 3: address 'not a number'" in bad.output
+    assert "line 4: organisation 'nosuchorg'" in bad.output
+    assert "nothing was imported" in bad.output
+    csv_file.write_text("channel,address,organisation,language,tags\nsms,07700 900001,demo,en,youth\n"
+                        "telegram,123456789,demo,es,\n")
+    good = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
+    assert good.exit_code == 0 and "imported 2 participant(s)" in good.output
+
+
+def test_piped_chat_is_scriptable_and_export_has_no_addresses(env):
+    """The README's example: printf 'JOIN demo\\nyes\\n...' | chorus chat --as +447700900123"""
+    setup_demo()
+    script = "JOIN demo\nyes\nno\n"
+    proc = subprocess.run([CHORUS, "chat", "--as", "+447700900123"], input=script, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("< Demo Partnership would like to send you")
+    assert "< Thanks, that's saved." in proc.stdout
+    proc = subprocess.run([CHORUS, "chat", "--as", "+447700900123", "--survey", "weekly-checkin"],
+                          input="4\nyes\nThe advice line was really helpful\n", capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("< Hi, it's Demo Partnership with our weekly check-in")
+    assert lines[-1] == "< Thank you, that really helps. Take care, and speak next week."
+    export = run("export", "answers", "--format", "csv").output
+    assert "The advice line was really helpful" in export and "P0001" in export
+    assert "7700900123" not in export

@@ -1,0 +1,87 @@
+"""The store on both databases: migrations agree with the models, times stay aware, settings fail fast."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+from config.settings import SettingsError, load_settings, normalise_database_url
+from surveys import admin
+from surveys import models as m
+
+
+def test_migrations_match_the_models(db):
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False, "render_as_batch": True})
+        diff = compare_metadata(ctx, m.Base.metadata)
+    assert diff == [], f"models and migrations differ; write a migration: {diff}"
+
+
+def test_sqlite_connections_use_wal_and_a_busy_timeout(sqlite_db):
+    with sqlite_db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_times_come_back_aware_and_in_utc(db, now):
+    local = now.astimezone(timezone(timedelta(hours=5)))
+    org_id = admin.add_organisation(db, "Org", "org1", local)
+    with db.read() as conn:
+        created = conn.execute(select(m.Organisation.created_at).where(m.Organisation.id == org_id)).scalar_one()
+    assert created == now and created.tzinfo is not None
+
+
+def test_naive_times_are_refused(db):
+    with pytest.raises(Exception, match="naive datetime"):
+        admin.add_organisation(db, "Org", "org2", datetime(2026, 1, 1))
+
+
+def test_join_codes_are_unique_case_insensitively(db, now):
+    admin.add_organisation(db, "Food Bank", "FoodBank", now)
+    with pytest.raises(admin.AdminError, match="already used"):
+        admin.add_organisation(db, "Other", "FOODBANK", now)
+
+
+@pytest.mark.parametrize("code", ["", "has space", "x" * 65, "ünï", "semi;colon"])
+def test_bad_join_codes_are_refused(db, now, code):
+    with pytest.raises(admin.AdminError, match="join code"):
+        admin.add_organisation(db, "Org", code, now)
+
+
+# ---- settings (no database needed) -----------------------------------------------------------------
+def _env(tmp_path, **extra):
+    return {"CHORUS_VAR_DIR": str(tmp_path), **extra}
+
+
+def test_defaults_just_work(tmp_path):
+    s = load_settings(env=_env(tmp_path), dotenv=False)
+    assert s.database_url == f"sqlite:///{tmp_path / 'chorus.db'}"
+    assert s.conversation_expiry_hours == 48 and s.default_timezone == "Europe/London"
+    # the generated key is kept, so address hashes stay findable across restarts
+    assert load_settings(env=_env(tmp_path), dotenv=False).secret_key == s.secret_key
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+    ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+    ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ("sqlite:///var/x.db", "sqlite:///var/x.db"),
+])
+def test_database_urls_are_normalised(url, expected):
+    assert normalise_database_url(url) == expected
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("CONVERSATION_EXPIRY_HOURS", "two", "CONVERSATION_EXPIRY_HOURS: expected a whole number"),
+    ("CONVERSATION_EXPIRY_HOURS", "0", "CONVERSATION_EXPIRY_HOURS: must be at least 1"),
+    ("CHORUS_TIMEZONE", "Mars/Olympus", "CHORUS_TIMEZONE: unknown timezone"),
+    ("QUIET_HOURS", "late", "QUIET_HOURS: expected HH:MM-HH:MM"),
+    ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected"),
+    ("DATABASE_URL", "mysql://x", "DATABASE_URL: only sqlite"),
+    ("CHORUS_SECRET_KEY", "short", "CHORUS_SECRET_KEY: must be at least 16"),
+])
+def test_bad_settings_fail_with_the_variable_name(tmp_path, name, value, message):
+    with pytest.raises(SettingsError, match=message):
+        load_settings(env=_env(tmp_path, **{name: value}), dotenv=False)
