@@ -38,7 +38,7 @@ class OutgoingMessage:
     ref: str | None = None
 
     def to_payload(self) -> dict | None:
-        if not self.choices:
+        if not self.choices and self.ref is None:
             return None
         return {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
 

@@ -61,26 +61,27 @@ class ServiceError(Exception):
 def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
     try:
         with db.write() as conn:
-            known = _known_message(conn, msg)
+            known = _known_message(db, conn, msg)
             if known is not None:
-                return Handled(_stored_replies(conn, known), duplicate=True)
+                return Handled(_stored_replies(db, conn, known), duplicate=True)
             return _handle(db, conn, msg, now)
-    except IntegrityError:
+    except (IntegrityError, db.dbapi_integrity_error):
         # A concurrent delivery of the same message committed first: answer as it did.
         with db.read() as conn:
-            known = _known_message(conn, msg)
+            known = _known_message(db, conn, msg)
             if known is None:
                 raise
-            return Handled(_stored_replies(conn, known), duplicate=True)
+            return Handled(_stored_replies(db, conn, known), duplicate=True)
 
 
-def _known_message(conn: Connection, msg: InboundMessage) -> int | None:
-    return conn.execute(_Q_KNOWN, {"channel": msg.channel, "external_id": msg.external_id}).scalar()
+def _known_message(db: Store, conn: Connection, msg: InboundMessage) -> int | None:
+    rows = db.hot.fetchall(conn, "known", {"channel": msg.channel, "external_id": msg.external_id})
+    return rows[0][0] if rows else None
 
 
-def _stored_replies(conn: Connection, message_id: int) -> list[OutgoingMessage]:
-    rows = conn.execute(_Q_REPLIES, {"message_id": message_id})
-    return [OutgoingMessage.from_row(text or "", payload) for text, payload in rows]
+def _stored_replies(db: Store, conn: Connection, message_id: int) -> list[OutgoingMessage]:
+    rows = db.hot.fetchall(conn, "replies", {"message_id": message_id})
+    return [OutgoingMessage.from_row(text or "", db.hot.json_out(payload)) for text, payload in rows]
 
 
 _JOIN = re.compile(r"^\s*/?join\b[\s:#-]*(\S*)\s*$", re.IGNORECASE)
@@ -95,38 +96,22 @@ def parse_join(text: str) -> str | None:
     return None if found is None else found.group(1).strip(".!")
 
 
-# Prebuilt statements: building a SQLAlchemy statement costs more than running it on SQLite, and a
-# prebuilt one also keeps its cache key, so the hot path pays only for execution.
-_Q_KNOWN = select(M.c.id).where(M.c.channel == bindparam("channel"), M.c.external_id == bindparam("external_id"))
-_Q_REPLIES = select(M.c.text, M.c.payload).where(M.c.in_reply_to_id == bindparam("message_id")).order_by(M.c.id)
-_SESSION_COLUMNS = (
-    C.c.id, C.c.language, C.c.opted_out_at, C.c.state, C.c.address, C.c.channel,
-    CV.c.id.label("conv_id"), CV.c.enrolment_id.label("conv_enrolment"), CV.c.survey_version_id, CV.c.question,
-    CV.c.attempts, CV.c.last_activity_at,
-    E.c.id.label("enrolment_id"), E.c.consent_status, E.c.organisation_id, O.c.name.label("org_name"),
-)
-_SESSION_FROM = C.outerjoin(CV, and_(CV.c.contact_id == C.c.id, CV.c.status == "open")) \
-    .outerjoin(E, E.c.contact_id == C.c.id).outerjoin(O, O.c.id == E.c.organisation_id)
-_Q_SESSION_BY_HASH = select(*_SESSION_COLUMNS).select_from(_SESSION_FROM) \
-    .where(C.c.channel == bindparam("channel"), C.c.address_hash == bindparam("hash")).order_by(E.c.id)
-_Q_SESSION_BY_ID = select(*_SESSION_COLUMNS).select_from(_SESSION_FROM).where(C.c.id == bindparam("contact_id")) \
-    .order_by(E.c.id)
-_INSERT_MESSAGE = insert(M)
-_INSERT_ANSWER = insert(A)
-_INSERT_CONVERSATION = insert(CV)
-_UPDATE_CONVERSATION = update(CV).where(CV.c.id == bindparam("conv_id")).values(
-    question=bindparam("question"), attempts=bindparam("attempts"), last_activity_at=bindparam("now"),
-    language=bindparam("language"))
-_END_CONVERSATION = update(CV).where(CV.c.id == bindparam("conv_id")).values(
-    status=bindparam("status"), ended_at=bindparam("now"), last_activity_at=bindparam("now"))
-
-
 @dataclass(frozen=True)
 class _Enrolled:
     id: int
     consent_status: str
     organisation_id: int
     name: str
+
+
+@dataclass(frozen=True)
+class _OpenConversation:
+    conv_id: int
+    conv_enrolment: int
+    survey_version_id: int
+    question: str | None
+    attempts: int
+    last_activity_at: datetime
 
 
 @dataclass(frozen=True)
@@ -139,7 +124,7 @@ class _Loaded:
     state: dict | None
     address: str | None
     channel: str
-    conv: object  # the row (conv_id, conv_enrolment, survey_version_id, question, attempts, last_activity_at) or None
+    conv: _OpenConversation | None
     enrolments: tuple[_Enrolled, ...]
 
     @property
@@ -150,15 +135,16 @@ class _Loaded:
         return next((e.organisation_id for e in self.enrolments if e.id == enrolment_id), None)
 
 
-def _load(conn: Connection, statement, params: dict) -> _Loaded | None:
-    rows = conn.execute(statement, params).all()
+def _load(db: Store, conn: Connection, statement: str, params: dict) -> _Loaded | None:
+    """The contact, its open conversation and its enrolments, in one query (see hotpath._SESSION)."""
+    rows = db.hot.fetchall(conn, statement, params)
     if not rows:
         return None
     r = rows[0]
-    enrolments = tuple(_Enrolled(x.enrolment_id, x.consent_status, x.organisation_id, x.org_name)
-                       for x in rows if x.enrolment_id is not None)
-    return _Loaded(r.id, r.language, r.opted_out_at, r.state, r.address, r.channel,
-                   r if r.conv_id is not None else None, enrolments)
+    hot = db.hot
+    conv = None if r[6] is None else _OpenConversation(r[6], r[7], r[8], r[9], r[10], hot.time_out(r[11]))
+    enrolments = tuple(_Enrolled(x[12], x[13], x[14], x[15]) for x in rows if x[12] is not None)
+    return _Loaded(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), r[4], r[5], conv, enrolments)
 
 
 def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
@@ -168,7 +154,7 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
     except InvalidAddress:
         address = None
     h = db.address_hash(msg.channel, address or msg.address or "")
-    contact = _load(conn, _Q_SESSION_BY_HASH, {"channel": msg.channel, "hash": h})
+    contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
     code = parse_join(text) if msg.kind == "text" else None
     if code is not None and address is not None:
         return _join(db, conn, msg, now, address, h, contact, code)
@@ -227,12 +213,12 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
     erased = any(isinstance(e, engine.ErasureConfirmed) for e in st.events)
     keep_text = st.keep_text and consented and not erased
     conv_id = before.conversation.id if before.conversation is not None else None
-    inbound_id = _insert_inbound(conn, msg, now, None if erased else contact.id, None,
+    inbound_id = _insert_inbound(db, conn, msg, now, None if erased else contact.id, None,
                                  text if keep_text else None, "received" if keep_text else "ignored",
                                  None if erased else conv_id)
     if erased:
         _erase_contact(conn, contact.id, msg.channel, now)
-        _insert_replies(conn, msg.channel, st.replies, inbound_id, None, None, now)
+        _insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
     for ev in st.events:
@@ -248,9 +234,9 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                            inbound_id, ev.question, None, "late" if late else "comment", ev.raw, None,
                            after.language, now, enrolment=enrolment)
         elif isinstance(ev, engine.ConversationStarted):
-            conv_id = _insert_conversation(conn, contact.id, after, now)
+            conv_id = _insert_conversation(db, conn, contact.id, after, now)
         elif isinstance(ev, engine.ConversationEnded):
-            conn.execute(_END_CONVERSATION, {"conv_id": conv_id, "status": ev.status, "now": now})
+            db.hot.execute(conn, "end_conversation", {"conv_id": conv_id, "status": ev.status, "now": db.hot.time_in(now)})
         elif isinstance(ev, engine.ConsentAnswered):
             _record_consent(conn, ev, msg.channel, now)
             consented = consented or bool(ev.participate)
@@ -259,36 +245,39 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
         elif isinstance(ev, engine.OptedIn):
             conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None))
 
-    _save_conversation(conn, before, after, conv_id, now)
+    _save_conversation(db, conn, before, after, conv_id, now)
     _save_contact_state(conn, contact, before, after)
-    _insert_replies(conn, msg.channel, st.replies, inbound_id, contact.id,
+    _insert_replies(db, conn, msg.channel, st.replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     return Handled(st.replies, contact_id=contact.id)
 
 
-def _insert_conversation(conn, contact_id: int, after: Session, now: datetime) -> int:
+def _insert_conversation(db: Store, conn, contact_id: int, after: Session, now: datetime) -> int:
     nc = after.conversation
-    return conn.execute(_INSERT_CONVERSATION, dict(
+    t = db.hot.time_in(now)
+    return db.hot.execute(conn, "insert_conversation", dict(
         contact_id=contact_id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id, status="open",
-        question=nc.question, attempts=0, language=after.language, started_at=now, last_activity_at=now,
-    )).inserted_primary_key[0]
+        question=nc.question, attempts=0, language=after.language, started_at=t, last_activity_at=t,
+    ))
 
 
-def _insert_inbound(conn, msg: InboundMessage, now, contact_id, address_hash, text, status, conv_id) -> int:
-    return conn.execute(_INSERT_MESSAGE, dict(
+def _insert_inbound(db: Store, conn, msg: InboundMessage, now, contact_id, address_hash, text, status, conv_id) -> int:
+    return db.hot.execute(conn, "insert_message", dict(
         channel=msg.channel, direction="in", external_id=msg.external_id, contact_id=contact_id,
         address_hash=address_hash, conversation_id=conv_id, in_reply_to_id=None, kind=msg.kind, text=text,
-        payload=None, status=status, error_code=None, created_at=msg.received_at or now,
-    )).inserted_primary_key[0]
+        payload=None, status=status, error_code=None, created_at=db.hot.time_in(msg.received_at or now),
+    ))
 
 
-def _insert_replies(conn, channel: str, replies, inbound_id, contact_id, conv_id, now, address_hash=None) -> None:
+def _insert_replies(db: Store, conn, channel: str, replies, inbound_id, contact_id, conv_id, now,
+                    address_hash=None) -> None:
     if not replies:
         return
-    conn.execute(_INSERT_MESSAGE, [
+    t = db.hot.time_in(now)
+    db.hot.executemany(conn, "insert_message", [
         dict(channel=channel, direction="out", external_id=None, contact_id=contact_id, address_hash=address_hash,
              conversation_id=conv_id, in_reply_to_id=inbound_id, kind="text", text=r.text,
-             payload=r.to_payload(), status="inline", error_code=None, created_at=now)
+             payload=db.hot.json_in(r.to_payload()), status="inline", error_code=None, created_at=t)
         for r in replies
     ])
 
@@ -305,21 +294,21 @@ def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | N
     tags = None
     if db.tagger is not None and raw and (qtype in (None, "text") or status == "unparsed"):
         tags = db.tagger.tag(raw, language, {"question": question, "survey": survey.id if survey else None})
-    conn.execute(_INSERT_ANSWER, dict(
+    db.hot.execute(conn, "insert_answer", dict(
         conversation_id=conv_id, contact_id=contact.id, enrolment_id=enrolment_id,
         organisation_id=contact.organisation_of(enrolment_id), survey_id=survey.id if survey else None,
         survey_version_id=conv.version_id if conv else None, message_id=message_id, question_key=question,
         question_type=qtype, status=status, raw_text=raw, value_num=num, value_text=txt, language=language,
-        answered_at=now, tags=tags,
+        answered_at=db.hot.time_in(now), tags=db.hot.json_in(tags),
     ))
 
 
-def _save_conversation(conn, before: Session, after: Session, conv_id, now) -> None:
+def _save_conversation(db: Store, conn, before: Session, after: Session, conv_id, now) -> None:
     conv = after.conversation
     if conv is None or conv_id is None or (conv == before.conversation and before.language == after.language):
         return
-    conn.execute(_UPDATE_CONVERSATION, {"conv_id": conv_id, "question": conv.question, "attempts": conv.attempts,
-                                        "now": now, "language": after.language})
+    db.hot.execute(conn, "update_conversation", {"conv_id": conv_id, "question": conv.question, "attempts": conv.attempts,
+                                                 "now": db.hot.time_in(now), "language": after.language})
 
 
 def _state_of(s: Session) -> dict | None:
@@ -402,14 +391,14 @@ def _stranger(db: Store, conn, msg: InboundMessage, now: datetime, h: str, addre
               contact_id: int | None = None, language: str | None = None) -> Handled:
     """Someone we may not keep data about: keep only the external id, the time and the address hash,
     and explain how to join, at most once a day."""
-    inbound_id = _insert_inbound(conn, msg, now, contact_id, h, None, "ignored", None)
+    inbound_id = _insert_inbound(db, conn, msg, now, contact_id, h, None, "ignored", None)
     recent = conn.execute(
         select(M.c.id).where(M.c.address_hash == h, M.c.direction == "out", M.c.created_at > now - STRANGER_REPLY_INTERVAL).limit(1)
     ).first()
     if recent is not None:
         return Handled([], contact_id=contact_id)
     replies = [OutgoingMessage(messages.text(language or db.settings.default_language, "join_help"))]
-    _insert_replies(conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
+    _insert_replies(db, conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
     return Handled(replies, contact_id=contact_id)
 
 
@@ -420,9 +409,9 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
     ).first() if _CODE.match(code or "") else None
     if org is None:
         key = "join_bad_code" if code else "join_help"
-        inbound_id = _insert_inbound(conn, msg, now, contact.id if contact else None, h, None, "ignored", None)
+        inbound_id = _insert_inbound(db, conn, msg, now, contact.id if contact else None, h, None, "ignored", None)
         replies = [OutgoingMessage(messages.text(language, key, code=code.upper()))]
-        _insert_replies(conn, msg.channel, replies, inbound_id, contact.id if contact else None, None, now, address_hash=h)
+        _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id if contact else None, None, now, address_hash=h)
         return Handled(replies, contact_id=contact.id if contact else None)
 
     if contact is None:
@@ -431,7 +420,7 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
     else:
         # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
         conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None, address=address))
-    contact = _load(conn, _Q_SESSION_BY_HASH, {"channel": msg.channel, "hash": h})
+    contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
     enrolment = next((e for e in contact.enrolments if e.organisation_id == org.id), None)
     session = _session(db, conn, contact)
     if enrolment is not None and enrolment.consent_status == "given":
@@ -467,7 +456,7 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
     is still pending is asked for it first; the survey starts once it is given. Returns the messages to
     send; raises ServiceError when this contact cannot be asked now."""
     with db.write() as conn:
-        contact = _load(conn, _Q_SESSION_BY_ID, {"contact_id": contact_id})
+        contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
         if contact is None:
             raise ServiceError(f"no contact {contact_id}")
         if contact.opted_out_at is not None:
@@ -492,7 +481,7 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
             st = engine.start(session, view, now)
         conv_id = None
         if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
-            conv_id = _insert_conversation(conn, contact_id, st.session, now)
+            conv_id = _insert_conversation(db, conn, contact_id, st.session, now)
         _save_contact_state(conn, contact, session, st.session)
-        _insert_replies(conn, contact.channel, st.replies, None, contact_id, conv_id, now)
+        _insert_replies(db, conn, contact.channel, st.replies, None, contact_id, conv_id, now)
         return st.replies

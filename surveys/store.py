@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from surveys import models as m
 from surveys.definition import Survey as SurveyDefinition
+from surveys.hotpath import HotPath
 
 
 class AnswerTagger(Protocol):
@@ -70,6 +71,9 @@ class Store:
         self._hash_key = settings.secret_key.encode()
         self._versions: dict[int, SurveyDefinition] = {}
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.hot = HotPath(self.engine.dialect.name)
+        # The DBAPI's own IntegrityError: the hot path's raw statements raise it, not SQLAlchemy's.
+        self.dbapi_integrity_error = self.engine.dialect.dbapi.IntegrityError
 
     @property
     def dialect(self) -> str:

@@ -1,0 +1,121 @@
+"""The few statements every inbound message runs, as plain SQL on the transaction's own DBAPI cursor.
+
+Why not SQLAlchemy Core here: on SQLite, SQLAlchemy's per-statement bookkeeping costs several times what
+SQLite itself spends, and an inbound message runs six statements. These run inside the same connection
+and transaction as the rest of `handle_inbound`, and write exactly what the models declare (UTC
+timestamps in SQLAlchemy's SQLite format, JSON as text), so ORM code reads the rows back unchanged.
+Everything else (enrolment, consent, erasure, staff tools) stays on SQLAlchemy.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection
+
+_MESSAGE_COLUMNS = ("channel", "direction", "external_id", "contact_id", "address_hash", "conversation_id",
+                    "in_reply_to_id", "kind", "text", "payload", "status", "error_code", "created_at")
+_ANSWER_COLUMNS = ("conversation_id", "contact_id", "enrolment_id", "organisation_id", "survey_id",
+                   "survey_version_id", "message_id", "question_key", "question_type", "status", "raw_text",
+                   "value_num", "value_text", "language", "answered_at", "tags")
+_CONVERSATION_COLUMNS = ("contact_id", "enrolment_id", "survey_version_id", "status", "question", "attempts",
+                         "language", "started_at", "last_activity_at")
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+
+
+_SESSION = """
+SELECT c.id, c.language, c.opted_out_at, c.state, c.address, c.channel,
+       v.id, v.enrolment_id, v.survey_version_id, v.question, v.attempts, v.last_activity_at,
+       e.id, e.consent_status, e.organisation_id, o.name
+FROM contact c
+LEFT OUTER JOIN conversation v ON v.contact_id = c.id AND v.status = 'open'
+LEFT OUTER JOIN enrolment e ON e.contact_id = c.id
+LEFT OUTER JOIN organisation o ON o.id = e.organisation_id
+WHERE {where}
+ORDER BY e.id
+"""
+
+STATEMENTS = {
+    "known": "SELECT id FROM message WHERE channel = :channel AND external_id = :external_id",
+    "replies": "SELECT text, payload FROM message WHERE in_reply_to_id = :message_id ORDER BY id",
+    "session_by_hash": _SESSION.format(where="c.channel = :channel AND c.address_hash = :hash"),
+    "session_by_id": _SESSION.format(where="c.id = :contact_id"),
+    "insert_message": _insert("message", _MESSAGE_COLUMNS),
+    "insert_answer": _insert("answer", _ANSWER_COLUMNS),
+    "insert_conversation": _insert("conversation", _CONVERSATION_COLUMNS),
+    "update_conversation": "UPDATE conversation SET question = :question, attempts = :attempts, "
+    "last_activity_at = :now, language = :language WHERE id = :conv_id",
+    "end_conversation": "UPDATE conversation SET status = :status, ended_at = :now, last_activity_at = :now "
+    "WHERE id = :conv_id",
+}
+_RETURNING = ("insert_message", "insert_answer", "insert_conversation")
+_NAMED = re.compile(r":(\w+)")
+
+
+class HotPath:
+    """Dialect-specific SQL text and value conversion, built once per Store."""
+
+    def __init__(self, dialect: str):
+        self.sqlite = dialect == "sqlite"
+        if self.sqlite:
+            self.sql = dict(STATEMENTS)
+        else:
+            # psycopg takes %(name)s; RETURNING gives the new id in the same round trip.
+            self.sql = {k: _NAMED.sub(r"%(\1)s", v) + (" RETURNING id" if k in _RETURNING else "")
+                        for k, v in STATEMENTS.items()}
+
+    # ---- values ----------------------------------------------------------------------------------
+    def time_in(self, value: datetime | None):
+        if value is None or not self.sqlite:
+            return value
+        # SQLAlchemy's SQLite DateTime storage format, naive UTC (see surveys.models.UTCDateTime).
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def time_out(self, value) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+        return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+    @staticmethod
+    def json_in(value) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    @staticmethod
+    def json_out(value):
+        return json.loads(value) if isinstance(value, str) else value
+
+    # ---- execution -------------------------------------------------------------------------------
+    def _cursor(self, conn: Connection):
+        return conn.connection.dbapi_connection.cursor()
+
+    def fetchall(self, conn: Connection, name: str, params: dict) -> list[tuple]:
+        cur = self._cursor(conn)
+        try:
+            cur.execute(self.sql[name], params)
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def execute(self, conn: Connection, name: str, params: dict) -> int | None:
+        """Run one statement; for inserts, return the new row's id."""
+        cur = self._cursor(conn)
+        try:
+            cur.execute(self.sql[name], params)
+            if name in _RETURNING:
+                return cur.lastrowid if self.sqlite else cur.fetchone()[0]
+            return None
+        finally:
+            cur.close()
+
+    def executemany(self, conn: Connection, name: str, rows: list[dict]) -> None:
+        cur = self._cursor(conn)
+        try:
+            cur.executemany(self.sql[name], rows)
+        finally:
+            cur.close()
