@@ -90,10 +90,11 @@ def main() -> None:
         settings = load_settings(env={"CHORUS_VAR_DIR": tmp, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
                                       "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}, dotenv=False)
         if args.backend in ("sqlite", "both"):
-            engine = make_engine(settings.database_url)
-            upgrade(engine)
-            report("sqlite", run(Store(settings, engine=engine), args.participants))
-            engine.dispose()
+            # As a long-running Chorus process runs it: WAL checkpoints in a background thread.
+            store = Store(settings, engine=make_engine(settings.database_url, background_checkpoints=True))
+            upgrade(store.engine)
+            report("sqlite", run(store, args.participants))
+            store.dispose()
         if args.backend in ("postgres", "both"):
             schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
             admin_engine = make_engine(PG_URL)

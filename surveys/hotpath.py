@@ -52,7 +52,17 @@ STATEMENTS = {
     "end_conversation": "UPDATE conversation SET status = :status, ended_at = :now, last_activity_at = :now "
     "WHERE id = :conv_id",
 }
-_RETURNING = ("insert_message", "insert_answer", "insert_conversation")
+STATEMENTS.update({
+    "contact_state": "UPDATE contact SET state = :state, language = :language WHERE id = :contact_id",
+    "enrolment_consent": "SELECT consent_status, consent_participate, consent_quote, contact_id FROM enrolment "
+    "WHERE id = :enrolment_id",
+    "update_consent": "UPDATE enrolment SET consent_status = :status, consent_participate = :participate, "
+    "consent_quote = :quote, consent_version = :version, consent_at = :at, consent_channel = :channel "
+    "WHERE id = :enrolment_id",
+    "insert_consent_event": _insert("consent_event", ("enrolment_id", "status", "participate", "quote", "version",
+                                                      "channel", "at")),
+})
+_RETURNING = ("insert_message", "insert_answer", "insert_conversation", "insert_consent_event")
 _NAMED = re.compile(r":(\w+)")
 
 

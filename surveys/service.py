@@ -238,7 +238,7 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
         elif isinstance(ev, engine.ConversationEnded):
             db.hot.execute(conn, "end_conversation", {"conv_id": conv_id, "status": ev.status, "now": db.hot.time_in(now)})
         elif isinstance(ev, engine.ConsentAnswered):
-            _record_consent(conn, ev, msg.channel, now)
+            _record_consent(db, conn, ev, msg.channel, now)
             consented = consented or bool(ev.participate)
         elif isinstance(ev, engine.OptedOut):
             conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=now))
@@ -246,7 +246,7 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
             conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None))
 
     _save_conversation(db, conn, before, after, conv_id, now)
-    _save_contact_state(conn, contact, before, after)
+    _save_contact_state(db, conn, contact, before, after)
     _insert_replies(db, conn, msg.channel, st.replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     return Handled(st.replies, contact_id=contact.id)
@@ -320,46 +320,34 @@ def _state_of(s: Session) -> dict | None:
     return {"pending": s.pending, "then": then}
 
 
-def _save_contact_state(conn, contact, before: Session, after: Session) -> None:
-    values = {}
+def _save_contact_state(db: Store, conn, contact, before: Session, after: Session) -> None:
     new_state = _state_of(after)
-    if new_state != (contact.state or None):
-        values["state"] = new_state
-    if after.language != before.language:
-        values["language"] = after.language
-    if values:
-        conn.execute(update(C).where(C.c.id == contact.id).values(**values))
+    if new_state != (contact.state or None) or after.language != before.language:
+        db.hot.execute(conn, "contact_state", {"contact_id": contact.id, "state": db.hot.json_in(new_state),
+                                               "language": after.language})
 
 
-def _record_consent(conn, ev: engine.ConsentAnswered, channel: str, now: datetime) -> None:
-    row = conn.execute(
-        select(E.c.consent_status, E.c.consent_participate, E.c.consent_quote, E.c.contact_id).where(E.c.id == ev.enrolment)
-    ).first()
-    if row is None:
+def _record_consent(db: Store, conn, ev: engine.ConsentAnswered, channel: str, now: datetime) -> None:
+    """Update the enrolment's consent and append the change to its history."""
+    rows = db.hot.fetchall(conn, "enrolment_consent", {"enrolment_id": ev.enrolment})
+    if not rows:
         return
-    participate = row.consent_participate if ev.participate is None else ev.participate
-    quote = row.consent_quote if ev.quote is None else (ev.quote and participate)
+    old_status, old_participate, old_quote, contact_id = rows[0]
+    participate = bool(old_participate) if ev.participate is None else ev.participate
+    quote = bool(old_quote) if ev.quote is None else (ev.quote and participate)
     if ev.participate is False:
-        status = "withdrawn" if row.consent_status == "given" else "declined"
+        status = "withdrawn" if old_status == "given" else "declined"
         quote = False
     elif participate:
         status = "given"
     else:
-        status = row.consent_status
-    conn.execute(
-        update(E).where(E.c.id == ev.enrolment).values(
-            consent_status=status, consent_participate=participate, consent_quote=quote,
-            consent_version=messages.CONSENT_VERSION, consent_at=now, consent_channel=channel,
-        )
-    )
-    conn.execute(
-        insert(m.ConsentEvent.__table__).values(
-            enrolment_id=ev.enrolment, status=status, participate=participate, quote=quote,
-            version=messages.CONSENT_VERSION, channel=channel, at=now,
-        )
-    )
+        status = old_status
+    values = {"enrolment_id": ev.enrolment, "status": status, "participate": participate, "quote": quote,
+              "version": messages.CONSENT_VERSION, "at": db.hot.time_in(now), "channel": channel}
+    db.hot.execute(conn, "update_consent", values)
+    db.hot.execute(conn, "insert_consent_event", values)
     if status in ("declined", "withdrawn"):
-        _forget_address_if_unconsented(conn, row.contact_id)
+        _forget_address_if_unconsented(conn, contact_id)
 
 
 def _forget_address_if_unconsented(conn, contact_id: int) -> None:
@@ -482,6 +470,6 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
         conv_id = None
         if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
             conv_id = _insert_conversation(db, conn, contact_id, st.session, now)
-        _save_contact_state(conn, contact, session, st.session)
+        _save_contact_state(db, conn, contact, session, st.session)
         _insert_replies(db, conn, contact.channel, st.replies, None, contact_id, conv_id, now)
         return st.replies

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import sqlite3
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -29,18 +31,53 @@ class AnswerTagger(Protocol):
     def tag(self, text: str, language: str, context: dict) -> dict | None: ...
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, background_checkpoints: bool = False) -> Engine:
+    """An engine for `url`. For long-running SQLite processes, `background_checkpoints` moves WAL
+    checkpoints off the request path (see _Checkpointer)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, background_checkpoints)
+        if background_checkpoints and path and path != ":memory:":
+            engine._chorus_checkpointer = _Checkpointer(path)  # type: ignore[attr-defined]
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+class _Checkpointer:
+    """Copies the WAL back into the database every quarter second from a thread of its own.
+
+    Left to itself, SQLite checkpoints inside whichever commit crosses 1,000 WAL pages: that commit takes
+    about 5 ms instead of 0.5, which is the p99 of inbound handling. With this thread running, the
+    automatic threshold is raised (to 10,000 pages) and is reached only if the thread falls behind."""
+
+    INTERVAL = 0.25
+
+    def __init__(self, path: str):
+        self.path = path
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sqlite-checkpointer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=1, check_same_thread=False)
+        try:
+            while not self.stop.wait(self.INTERVAL):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass  # busy or locked now: the next round will do it
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=2)
+
+
+def _configure_sqlite(engine: Engine, background_checkpoints: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Take transaction control from the sqlite3 module so BEGIN is ours (see the module docstring).
@@ -50,14 +87,15 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if background_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection):
-        if conn.get_execution_options().get("chorus_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # Straight to the driver: this runs for every transaction, inbound messages included.
+        immediate = conn.get_execution_options().get("chorus_write")
+        conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Store:
@@ -66,7 +104,7 @@ class Store:
 
     def __init__(self, settings: Settings, engine: Engine | None = None, tagger: AnswerTagger | None = None):
         self.settings = settings
-        self.engine = engine or make_engine(settings.database_url)
+        self.engine = engine or make_engine(settings.database_url, background_checkpoints=True)
         self.tagger = tagger
         self._hash_key = settings.secret_key.encode()
         self._versions: dict[int, SurveyDefinition] = {}
@@ -115,4 +153,7 @@ class Store:
         return cached
 
     def dispose(self) -> None:
+        checkpointer = getattr(self.engine, "_chorus_checkpointer", None)
+        if checkpointer is not None:
+            checkpointer.close()
         self.engine.dispose()

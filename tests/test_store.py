@@ -85,3 +85,28 @@ def test_database_urls_are_normalised(url, expected):
 def test_bad_settings_fail_with_the_variable_name(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(env=_env(tmp_path, **{name: value}), dotenv=False)
+
+
+def test_background_checkpoints_keep_the_wal_short(tmp_path):
+    """Long-running processes checkpoint the WAL off the request path (the inbound p99 depends on it)."""
+    import time
+
+    from config.migrate import upgrade
+    from surveys.store import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path}/ck.db", background_checkpoints=True)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10000
+            for i in range(200):
+                conn.execute(text("INSERT INTO erasure (channel, at) VALUES ('sms', '2026-01-01 00:00:00.000000')"))
+        time.sleep(0.8)
+        with engine.connect() as conn:
+            busy, log_frames, checkpointed = conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)")).one()
+        assert log_frames == checkpointed  # nothing left for a commit to copy
+        assert engine._chorus_checkpointer.thread.is_alive()
+    finally:
+        engine._chorus_checkpointer.close()
+        engine.dispose()
+    assert not engine._chorus_checkpointer.thread.is_alive()
