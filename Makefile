@@ -23,6 +23,7 @@ run: $(STAMP)
 	$(BIN)/chorus chat --org demo --survey weekly-checkin
 
 test: $(STAMP)
+	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -203,7 +203,7 @@ def chat(address, survey_id, org_code) -> None:
     input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
     from surveys.admin import AdminError, add_participant, find_contact
     from surveys.render import render_plain
-    from surveys.service import InboundMessage, ServiceError, handle_inbound, start_conversation
+    from surveys.service import InboundMessage, ServiceError, handle_inbound, pending_prompts, start_conversation
 
     store = _store()
     interactive = sys.stdin.isatty()
@@ -225,6 +225,7 @@ def chat(address, survey_id, org_code) -> None:
             show(start_conversation(store, contact, survey_id, _now()))
         except ServiceError as exc:
             click.echo(f"(not starting {survey_id}: {exc})", err=True)
+            show(pending_prompts(store, contact))
     if interactive:
         click.echo("(type your replies; HELP for options, Ctrl-D to leave)", err=True)
     while True:

@@ -26,5 +26,9 @@ def configure_logging(level: str | None = None) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskPhoneNumbers())
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO").upper())
+    level = (level or os.environ.get("LOG_LEVEL", "INFO")).upper()
+    root.setLevel(level)
+    if level != "DEBUG":
+        # Alembic narrates every plugin it loads; the CLI says what happened in its own words.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     root._chorus_configured = True  # type: ignore[attr-defined]

@@ -198,6 +198,13 @@ def ask_consent(session: Session, enrolment: int, org_name: str, then: Conversat
     return step
 
 
+def reask(session: Session) -> list[OutgoingMessage]:
+    """What the person was last asked (a pending consent or language question, or the current question)."""
+    st = Step(session)
+    _reask(st)
+    return st.replies
+
+
 def step(session: Session, msg: Inbound, now: datetime) -> Step:
     st = Step(session)
     text = msg.text or ""

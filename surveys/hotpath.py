@@ -62,7 +62,19 @@ STATEMENTS.update({
     "insert_consent_event": _insert("consent_event", ("enrolment_id", "status", "participate", "quote", "version",
                                                       "channel", "at")),
 })
-_RETURNING = ("insert_message", "insert_answer", "insert_conversation", "insert_consent_event")
+# Enrolment by text: once per person, but a wave of JOINs after a poster goes up is still a burst.
+STATEMENTS.update({
+    "org_by_code": "SELECT id, name, language, welcome_survey_id FROM organisation WHERE code_key = :code",
+    "insert_contact": _insert("contact", ("channel", "address", "address_hash", "language", "state", "created_at")),
+    "rejoin_contact": "UPDATE contact SET opted_out_at = NULL, address = :address WHERE id = :contact_id",
+    "insert_enrolment": _insert("enrolment", ("contact_id", "organisation_id", "consent_status", "consent_participate",
+                                              "consent_quote", "source", "tags", "created_at")),
+    "current_version": "SELECT current_version_id FROM survey WHERE id = :survey_id",
+    "recent_reply_to_hash": "SELECT id FROM message WHERE address_hash = :hash AND direction = 'out' "
+    "AND created_at > :since LIMIT 1",
+})
+_RETURNING = ("insert_message", "insert_answer", "insert_conversation", "insert_consent_event", "insert_contact",
+              "insert_enrolment")
 _NAMED = re.compile(r":(\w+)")
 
 

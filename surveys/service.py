@@ -8,10 +8,10 @@ the same answer. The hot path uses Core statements, not the ORM: it runs for eve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys import engine, messages
@@ -380,21 +380,25 @@ def _stranger(db: Store, conn, msg: InboundMessage, now: datetime, h: str, addre
     """Someone we may not keep data about: keep only the external id, the time and the address hash,
     and explain how to join, at most once a day."""
     inbound_id = _insert_inbound(db, conn, msg, now, contact_id, h, None, "ignored", None)
-    recent = conn.execute(
-        select(M.c.id).where(M.c.address_hash == h, M.c.direction == "out", M.c.created_at > now - STRANGER_REPLY_INTERVAL).limit(1)
-    ).first()
-    if recent is not None:
+    if db.hot.fetchall(conn, "recent_reply_to_hash", {"hash": h, "since": db.hot.time_in(now - STRANGER_REPLY_INTERVAL)}):
         return Handled([], contact_id=contact_id)
     replies = [OutgoingMessage(messages.text(language or db.settings.default_language, "join_help"))]
     _insert_replies(db, conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
     return Handled(replies, contact_id=contact_id)
 
 
+@dataclass(frozen=True)
+class _Org:
+    id: int
+    name: str
+    language: str
+    welcome_survey_id: str | None
+
+
 def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: str, contact, code: str) -> Handled:
     language = contact.language if contact is not None else db.settings.default_language
-    org = conn.execute(
-        select(O.c.id, O.c.name, O.c.language, O.c.welcome_survey_id).where(O.c.code_key == code.casefold())
-    ).first() if _CODE.match(code or "") else None
+    rows = db.hot.fetchall(conn, "org_by_code", {"code": code.casefold()}) if _CODE.match(code or "") else []
+    org = _Org(*rows[0]) if rows else None
     if org is None:
         key = "join_bad_code" if code else "join_help"
         inbound_id = _insert_inbound(db, conn, msg, now, contact.id if contact else None, h, None, "ignored", None)
@@ -403,24 +407,22 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
         return Handled(replies, contact_id=contact.id if contact else None)
 
     if contact is None:
-        conn.execute(insert(C).values(channel=msg.channel, address=address, address_hash=h, language=org.language,
-                                      state=None, created_at=now))
+        db.hot.execute(conn, "insert_contact", dict(channel=msg.channel, address=address, address_hash=h,
+                                                    language=org.language, state=None, created_at=db.hot.time_in(now)))
     else:
         # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
-        conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None, address=address))
+        db.hot.execute(conn, "rejoin_contact", {"contact_id": contact.id, "address": address})
     contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
     enrolment = next((e for e in contact.enrolments if e.organisation_id == org.id), None)
     session = _session(db, conn, contact)
     if enrolment is not None and enrolment.consent_status == "given":
-        st = Step(session)
-        st.replies.append(OutgoingMessage(messages.text(session.language, "join_already", org=org.name)))
-        engine._reask(st)
+        st = Step(session, replies=[OutgoingMessage(messages.text(session.language, "join_already", org=org.name)),
+                                    *engine.reask(session)])
     else:
         if enrolment is None:
-            enrolment_id = conn.execute(
-                insert(E).values(contact_id=contact.id, organisation_id=org.id, consent_status="pending",
-                                 source="join", tags=[], created_at=now)
-            ).inserted_primary_key[0]
+            enrolment_id = db.hot.execute(conn, "insert_enrolment", dict(
+                contact_id=contact.id, organisation_id=org.id, consent_status="pending", consent_participate=False,
+                consent_quote=False, source="join", tags=db.hot.json_in([]), created_at=db.hot.time_in(now)))
         else:
             enrolment_id = enrolment.id
         then = _welcome(db, conn, org, enrolment_id) if session.conversation is None else None
@@ -431,7 +433,8 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
 def _welcome(db: Store, conn, org, enrolment_id: int) -> ConversationView | None:
     if not org.welcome_survey_id:
         return None
-    version_id = conn.execute(select(m.Survey.__table__.c.current_version_id).where(m.Survey.__table__.c.id == org.welcome_survey_id)).scalar()
+    rows = db.hot.fetchall(conn, "current_version", {"survey_id": org.welcome_survey_id})
+    version_id = rows[0][0] if rows else None
     if version_id is None:
         return None
     return ConversationView(db.survey_version(conn, version_id), version_id, enrolment_id, org.name)
@@ -473,3 +476,10 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
         _save_contact_state(db, conn, contact, session, st.session)
         _insert_replies(db, conn, contact.channel, st.replies, None, contact_id, conv_id, now)
         return st.replies
+
+
+def pending_prompts(db: Store, contact_id: int) -> list[OutgoingMessage]:
+    """What this contact was last asked and has not answered yet (to resume a conversation)."""
+    with db.read() as conn:
+        contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
+        return [] if contact is None else engine.reask(_session(db, conn, contact))
