@@ -8,7 +8,7 @@ the same answer. The hot path uses Core statements, not the ORM: it runs for eve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -461,10 +461,16 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
                   and (organisation_id is None or e.organisation_id == organisation_id)]
         if not usable:
             raise ServiceError("this contact has no enrolment that allows a survey")
-        if contact.conv is not None:
-            raise ServiceError("this contact already has a conversation open")
-        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
         session = _session(db, conn, contact)
+        open_conv = session.conversation
+        if open_conv is not None:
+            if open_conv.last_activity is None or now - open_conv.last_activity <= session.expiry:
+                raise ServiceError("this contact already has a conversation open")
+            # Stale: close it as the engine would on the next reply, then start afresh.
+            db.hot.execute(conn, "end_conversation", {"conv_id": open_conv.id, "status": "expired",
+                                                      "now": db.hot.time_in(now)})
+            session = replace(session, conversation=None)
+        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
         view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
         if enrolment.consent_status == "pending" and not session.pending:
             st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
