@@ -8,12 +8,18 @@ from surveys.engine import OutgoingMessage
 
 
 class ChannelError(Exception):
-    """A send failed. `permanent=True` means retrying cannot help (invalid number, bot blocked)."""
+    """A send failed. `permanent=True` means retrying cannot help (invalid number, bot blocked).
+    `effect` says what it means for the contact: 'opted_out' (they said STOP at the carrier),
+    'unreachable' (the address cannot receive: invalid, not a mobile, bot blocked) or None.
+    `retry_after` is the provider's requested wait in seconds, when it gave one."""
 
-    def __init__(self, message: str, permanent: bool, code: str | None = None):
+    def __init__(self, message: str, permanent: bool, code: str | None = None, effect: str | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.effect = effect
+        self.retry_after = retry_after
 
 
 class Channel(Protocol):
