@@ -22,16 +22,25 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Settings:
     database_url: str
-    secret_key: str
+    secret_key: str = field(repr=False)
     default_timezone: str = "Europe/London"
     default_language: str = "en"
     conversation_expiry_hours: int = 48
     quiet_hours: tuple[time, time] = (time(21, 0), time(9, 0))
     log_level: str = "INFO"
     var_dir: Path = field(default=PROJECT_ROOT / "var")
-    telegram_bot_token: str | None = None
+    telegram_bot_token: str | None = field(default=None, repr=False)
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_messaging_service_sid: str | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None  # tests and fakes only: where the REST client sends requests
+    public_base_url: str | None = None
+    sms_default_region: str = "GB"
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -107,6 +116,20 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
     url = normalise_database_url(env.get("DATABASE_URL") or default_db)
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL: only sqlite:/// and postgresql:// URLs are supported, got {url.split(':')[0]!r}")
+    public = (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None
+    if public and not (public.startswith("https://") or public.startswith("http://")):
+        raise SettingsError(f"PUBLIC_BASE_URL: expected the https:// address Twilio and Telegram reach, got {public!r}")
+    sid, token = env.get("TWILIO_ACCOUNT_SID") or None, env.get("TWILIO_AUTH_TOKEN") or None
+    if bool(sid) != bool(token):
+        raise SettingsError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both or neither")
+    if sid and not sid.startswith("AC"):
+        raise SettingsError(f"TWILIO_ACCOUNT_SID: an account SID starts with AC, got {sid[:4]!r}...")
+    service, sender = env.get("TWILIO_MESSAGING_SERVICE_SID") or None, env.get("TWILIO_FROM_NUMBER") or None
+    if sid and not (service or sender):
+        raise SettingsError("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER: one is needed to send SMS")
+    region = (env.get("SMS_DEFAULT_REGION") or "GB").upper()
+    if len(region) != 2 or not region.isalpha():
+        raise SettingsError(f"SMS_DEFAULT_REGION: expected a two-letter country code such as GB, got {region!r}")
     return Settings(
         database_url=url,
         secret_key=_secret_key(env, var_dir),
@@ -117,6 +140,11 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         log_level=level,
         var_dir=var_dir,
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
-        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+        twilio_account_sid=sid,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+        twilio_messaging_service_sid=service,
+        twilio_from_number=sender,
+        twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
+        public_base_url=public,
+        sms_default_region=region,
     )

@@ -495,6 +495,9 @@ def _reprompt(q: Question, lang: str) -> OutgoingMessage:
         text = messages.text(lang, "reprompt_yesno")
     else:
         text = messages.text(lang, "reprompt_text")
+    if q.type in ("scale", "nps"):
+        # The text already names the range and its ends; a legend or keypad of numbers would repeat it.
+        return OutgoingMessage(text, ref=q.key)
     rendered = render_question(q, lang)
     return OutgoingMessage(text, rendered.choices, rendered.style, rendered.ref)
 

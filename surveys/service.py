@@ -43,6 +43,7 @@ class InboundMessage:
     to: str | None = None
     ref: str | None = None  # for a button press: what it answers (a question key, 'consent', ...)
     received_at: datetime | None = None
+    # Small channel details. `provider_replied`: the provider has already answered this message itself.
     extras: dict = field(default_factory=dict)
 
 
@@ -64,7 +65,13 @@ def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
             known = _known_message(db, conn, msg)
             if known is not None:
                 return Handled(_stored_replies(db, conn, known), duplicate=True)
-            return _handle(db, conn, msg, now)
+            handled = _handle(db, conn, msg, now)
+            if msg.extras.get("provider_replied"):
+                # The provider already answered (Twilio's own STOP/START/HELP handling) and would refuse
+                # a second reply: record what happened, keep our replies as 'suppressed', send nothing.
+                db.hot.execute(conn, "suppress_replies", {"channel": msg.channel, "external_id": msg.external_id})
+                handled.replies = []
+            return handled
     except (IntegrityError, db.dbapi_integrity_error):
         # A concurrent delivery of the same message committed first: answer as it did.
         with db.read() as conn:
@@ -150,13 +157,15 @@ def _load(db: Store, conn: Connection, statement: str, params: dict) -> _Loaded 
 def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
     text = clean(msg.text or "")
     try:
-        address = normalise_address(msg.channel, msg.address)
+        address = normalise_address(msg.channel, msg.address, db.settings.sms_default_region)
     except InvalidAddress:
-        address = None
-    h = db.address_hash(msg.channel, address or msg.address or "")
+        # Nobody can be enrolled at an address we cannot read (or text back): say so, keep only the id.
+        h = db.address_hash(msg.channel, msg.address or "")
+        return _stranger(db, conn, msg, now, h, None, reply="bad_address")
+    h = db.address_hash(msg.channel, address)
     contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
     code = parse_join(text) if msg.kind == "text" else None
-    if code is not None and address is not None:
+    if code is not None:
         return _join(db, conn, msg, now, address, h, contact, code)
     if contact is None:
         return _stranger(db, conn, msg, now, h, address)
@@ -376,13 +385,13 @@ def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
 
 # ---- strangers and enrolment -----------------------------------------------------------------------
 def _stranger(db: Store, conn, msg: InboundMessage, now: datetime, h: str, address: str | None,
-              contact_id: int | None = None, language: str | None = None) -> Handled:
+              contact_id: int | None = None, language: str | None = None, reply: str = "join_help") -> Handled:
     """Someone we may not keep data about: keep only the external id, the time and the address hash,
     and explain how to join, at most once a day."""
     inbound_id = _insert_inbound(db, conn, msg, now, contact_id, h, None, "ignored", None)
     if db.hot.fetchall(conn, "recent_reply_to_hash", {"hash": h, "since": db.hot.time_in(now - STRANGER_REPLY_INTERVAL)}):
         return Handled([], contact_id=contact_id)
-    replies = [OutgoingMessage(messages.text(language or db.settings.default_language, "join_help"))]
+    replies = [OutgoingMessage(messages.text(language or db.settings.default_language, reply))]
     _insert_replies(db, conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
     return Handled(replies, contact_id=contact_id)
 

@@ -1,0 +1,40 @@
+"""The Flask app factory (the Procfile's `web:` process runs it under gunicorn)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from config.logs import configure_logging
+from config.settings import Settings, load_settings
+from config.wiring import make_store
+from surveys.store import Store
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None,
+               clock: Callable[[], datetime] = _utcnow) -> Flask:
+    """Build the web app. Channels mount only when configured: without Twilio credentials there is no
+    /sms route and nothing fails. Tests pass their own settings, store and clock."""
+    configure_logging()
+    settings = settings or load_settings()
+    store = store or make_store(settings)
+    app = Flask("chorus")
+    app.extensions["chorus"] = {"settings": settings, "store": store}
+
+    @app.get("/healthz")
+    def healthz():
+        with store.read() as conn:
+            conn.execute(text("SELECT 1"))
+        return jsonify(ok=True, database=store.dialect, sms=settings.sms_enabled)
+
+    if settings.sms_enabled:
+        from sms.inbound import make_blueprint
+
+        app.register_blueprint(make_blueprint(store, settings.twilio_auth_token, settings.public_base_url, clock))
+    return app

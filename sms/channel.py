@@ -1,0 +1,73 @@
+"""Outbound SMS through the twilio REST client, with provider errors turned into typed ChannelErrors."""
+from __future__ import annotations
+
+import logging
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from config.settings import Settings
+from sms.segments import gsm7_sanitise
+from surveys.channels import ChannelError
+from surveys.delivery import effect_of
+from surveys.engine import OutgoingMessage
+from surveys.render import render_plain
+
+log = logging.getLogger(__name__)
+
+
+def render_sms(message: OutgoingMessage) -> str:
+    """The text as it goes out by SMS: numbered choices, and no character that silently forces UCS-2."""
+    return gsm7_sanitise(render_plain(message))
+
+
+class SmsChannel:
+    name = "sms"
+
+    def __init__(self, account_sid: str, auth_token: str, messaging_service_sid: str | None = None,
+                 from_number: str | None = None, status_callback_url: str | None = None,
+                 api_base_url: str | None = None, timeout: float = 10.0):
+        if not (messaging_service_sid or from_number):
+            raise ValueError("a messaging service SID or a from-number is needed")
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        if api_base_url:
+            self.client.api.base_url = api_base_url.rstrip("/")
+        self.messaging_service_sid = messaging_service_sid
+        self.from_number = from_number
+        self.status_callback_url = status_callback_url
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SmsChannel":
+        callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
+        return cls(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_messaging_service_sid,
+                   settings.twilio_from_number, callback, settings.twilio_api_base_url)
+
+    def send(self, address: str, message: OutgoingMessage) -> str:
+        kwargs = {"to": address, "body": render_sms(message)}
+        if self.messaging_service_sid:
+            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            kwargs["from_"] = self.from_number
+        if self.status_callback_url:
+            kwargs["status_callback"] = self.status_callback_url
+        try:
+            return self.client.messages.create(**kwargs).sid
+        except TwilioRestException as exc:
+            raise classify(exc) from None
+        except TwilioException as exc:  # connection failures, timeouts
+            raise ChannelError(f"twilio: {exc}", permanent=False) from None
+        except OSError as exc:
+            raise ChannelError(f"network: {exc}", permanent=False) from None
+
+
+def classify(exc: TwilioRestException) -> ChannelError:
+    """What a Twilio REST error means: 429 and 5xx are worth retrying; 21610 means the person opted out at
+    the carrier; 21211/21614 mean the number cannot receive SMS; other 4xx are our mistake and permanent."""
+    code = str(exc.code) if exc.code is not None else None
+    status = exc.status or 0
+    effect = effect_of(code)
+    if status == 429 or status >= 500:
+        retry_after = None
+        return ChannelError(f"twilio {status}: {exc.msg}", permanent=False, code=code or str(status), retry_after=retry_after)
+    return ChannelError(f"twilio {status} ({code}): {exc.msg}", permanent=True, code=code or str(status), effect=effect)
