@@ -1,9 +1,14 @@
 """Warnings about a valid survey that staff should still hear about before sending it."""
 from __future__ import annotations
 
+from sms.channel import render_sms
+from sms.segments import count_segments
 from surveys import messages
 from surveys.definition import Survey
+from surveys.engine import OutgoingMessage, render_question
 from surveys.loader import lint_survey
+
+MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
 def survey_warnings(survey: Survey) -> list[str]:
@@ -12,4 +17,22 @@ def survey_warnings(survey: Survey) -> list[str]:
         if lang not in messages.TEXTS:
             warnings.append(f"languages: Chorus has no translation of its own messages (consent, help, "
                             f"re-prompts) for {lang!r}; those will be sent in English")
+    warnings.extend(sms_length_warnings(survey))
     return warnings
+
+
+def sms_length_warnings(survey: Survey) -> list[str]:
+    """Every text as it would go out by SMS (choices numbered, `{org}` filled with a long-ish name),
+    measured in segments: carriers bill per segment, and one non-GSM character halves a segment."""
+    out = []
+    sample_org = "Riverside Community Food Bank"
+    texts = [("intro", OutgoingMessage(survey.intro[lang].replace("{org}", sample_org)), lang) for lang in survey.languages]
+    texts += [("outro", OutgoingMessage(survey.outro[lang].replace("{org}", sample_org)), lang) for lang in survey.languages]
+    for i, q in enumerate(survey.questions):
+        texts += [(f"questions[{i}].prompt", render_question(q, lang, sample_org), lang) for lang in survey.languages]
+    for path, message, lang in texts:
+        count = count_segments(render_sms(message))
+        if count.segments > MAX_SMS_SEGMENTS:
+            out.append(f"{path}.{lang}: {count.segments} SMS segments as sent ({count.encoding}, {count.units} "
+                       f"{'characters' if count.encoding == 'GSM-7' else 'UTF-16 units'}); keep it to {MAX_SMS_SEGMENTS}")
+    return out

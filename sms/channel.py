@@ -8,7 +8,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from config.settings import Settings
-from sms.segments import gsm7_sanitise
+from sms.segments import count_segments, gsm7_sanitise
 from surveys.channels import ChannelError
 from surveys.delivery import effect_of
 from surveys.engine import OutgoingMessage
@@ -42,6 +42,10 @@ class SmsChannel:
         callback = f"{settings.public_base_url}/sms/status" if settings.public_base_url else None
         return cls(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_messaging_service_sid,
                    settings.twilio_from_number, callback, settings.twilio_api_base_url)
+
+    def units(self, message: OutgoingMessage) -> int:
+        """What a send costs against the rate limit: SMS rates are counted in segments, not messages."""
+        return max(1, count_segments(render_sms(message)).segments)
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         kwargs = {"to": address, "body": render_sms(message)}

@@ -43,8 +43,6 @@ QUESTION_KEY_PATTERN = r"[a-z][a-z0-9_]{0,63}"
 CHOICE_KEY_PATTERN = r"[a-z0-9_]{1,64}"
 MIN_CHOICES, MAX_CHOICES = 2, 12
 MAX_SCALE_SPAN = 10  # max - min: every answer must be typeable as a number on a phone keypad
-SMS_LENGTH = 160
-
 TOP_KEYS = ("id", "title", "version", "languages", "intro", "questions", "outro",
             "schedule", "audience", "reminders", "expire_after_hours")
 TOP_REQUIRED = ("id", "title", "version", "languages", "intro", "questions", "outro")
@@ -147,8 +145,6 @@ def lint_survey(survey: Survey) -> list[str]:
         for lang, prompt in q.prompt.items():
             if q.type in ("scale", "nps") and not (_mentions(prompt, q.min) and _mentions(prompt, q.max)):
                 warnings.append(f"{path}.{lang}: doesn't mention the range {q.min} to {q.max}; people reply by number, so say which")
-            if len(prompt) > SMS_LENGTH:
-                warnings.append(f"{path}.{lang}: {len(prompt)} characters; over {SMS_LENGTH} an SMS is sent in several parts")
     if survey.schedule is not None and survey.schedule.start is None:
         if parse_schedule_rule(survey.schedule.rule).every_weeks > 1:
             warnings.append("schedule.start: 'every N weeks' counts weeks from the start date; set one so the weeks are predictable")

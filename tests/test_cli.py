@@ -102,3 +102,16 @@ def test_piped_chat_is_scriptable_and_export_has_no_addresses(env):
     export = run("export", "answers", "--format", "csv").output
     assert "The advice line was really helpful" in export and "P0001" in export
     assert "7700900123" not in export
+
+
+def test_validate_warns_when_a_prompt_costs_more_than_three_sms_segments(tmp_path, env):
+    long_prompt = "Tell us about your visit: " + "what went well and what did not, " * 15 + "please?"
+    text = (ROOT / "surveys/examples/weekly.yaml").read_text().replace(
+        'en: "Anything else you\'d like us to know? Reply SKIP if not."', f'en: "{long_prompt}"')
+    survey = tmp_path / "weekly.yaml"
+    survey.write_text(text)
+    result = run("surveys", "validate", str(survey))
+    assert result.exit_code == 0
+    assert "weekly.yaml: warning: questions[3].prompt.en: 4 SMS segments as sent (GSM-7" in result.output
+    clean = run("surveys", "validate", *EXAMPLES)
+    assert "warning" not in clean.output

@@ -321,3 +321,15 @@ def test_real_status_payloads(sms, name):
     assert status == params.get("MessageStatus", params.get("SmsStatus")) and code == (params.get("ErrorCode") or None)
     if params.get("ErrorCode") == "21610":
         assert contact_state(sms.store, params["To"]) == "opted-out"
+
+
+@pytest.mark.parametrize("texts", [[], ["Hi"], ["a < b & c > d", "Line one\nLine two", "“quotes” é 😀"]])
+def test_our_twiml_is_what_twilios_library_writes(texts):
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from sms.inbound import twiml
+
+    expected = MessagingResponse()
+    for t in texts:
+        expected.message(t)
+    assert twiml(texts) == str(expected)
