@@ -7,6 +7,7 @@ conversation's current question, and last a comment kept for the team.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -503,6 +504,14 @@ def _reprompt(q: Question, lang: str) -> OutgoingMessage:
 
 
 # ---- buttons ---------------------------------------------------------------------------------------
+def button_ref(ref: str) -> str:
+    """A short stand-in for a long ref: Telegram allows 64 bytes of callback data per button, and a
+    question key may be 64 characters before its value is added."""
+    if len(ref.encode()) <= 40:
+        return ref
+    return "#" + hashlib.sha1(ref.encode()).hexdigest()[:12]
+
+
 def _button(st: Step, msg: Inbound, now: datetime) -> Step:
     """A press on an inline button. Only the buttons of the question being asked count; an old one
     changes nothing (the adapter answers it politely)."""
@@ -514,7 +523,8 @@ def _button(st: Step, msg: Inbound, now: datetime) -> Step:
         _consent_reply(st, "", now, value=msg.text == "yes")
     elif msg.ref == "language" and kind == "language" and msg.text in s.languages:
         _language_reply(st, "", index=s.languages.index(msg.text))
-    elif s.conversation is not None and not kind and msg.ref == s.conversation.question:
+    elif s.conversation is not None and not kind and s.conversation.question is not None \
+            and msg.ref in (s.conversation.question, button_ref(s.conversation.question)):
         _answer(st, s.conversation, msg.text, now, pressed=msg.text)
     else:
         st.events.append(Ignored("stale button"))

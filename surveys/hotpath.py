@@ -30,7 +30,7 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 _SESSION = """
 SELECT c.id, c.language, c.opted_out_at, c.state, c.address, c.channel,
        v.id, v.enrolment_id, v.survey_version_id, v.question, v.attempts, v.last_activity_at,
-       e.id, e.consent_status, e.organisation_id, o.name
+       e.id, e.consent_status, e.organisation_id, o.name, c.unreachable_at
 FROM contact c
 LEFT OUTER JOIN conversation v ON v.contact_id = c.id AND v.status = 'open'
 LEFT OUTER JOIN enrolment e ON e.contact_id = c.id
@@ -57,6 +57,7 @@ STATEMENTS = {
 }
 STATEMENTS.update({
     "contact_state": "UPDATE contact SET state = :state, language = :language WHERE id = :contact_id",
+    "contact_reachable": "UPDATE contact SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = :contact_id",
     "enrolment_consent": "SELECT consent_status, consent_participate, consent_quote, contact_id FROM enrolment "
     "WHERE id = :enrolment_id",
     "update_consent": "UPDATE enrolment SET consent_status = :status, consent_participate = :participate, "

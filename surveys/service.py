@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys import engine, messages
@@ -52,6 +52,9 @@ class Handled:
     replies: list[OutgoingMessage]
     duplicate: bool = False
     contact_id: int | None = None
+    # Why the message changed nothing, when it did not (e.g. 'stale button', 'opted out'); adapters use it
+    # to answer a button press politely instead of acting on it.
+    ignored: str | None = None
 
 
 class ServiceError(Exception):
@@ -133,6 +136,7 @@ class _Loaded:
     channel: str
     conv: _OpenConversation | None
     enrolments: tuple[_Enrolled, ...]
+    unreachable_at: datetime | None = None
 
     @property
     def consented(self) -> bool:
@@ -151,7 +155,8 @@ def _load(db: Store, conn: Connection, statement: str, params: dict) -> _Loaded 
     hot = db.hot
     conv = None if r[6] is None else _OpenConversation(r[6], r[7], r[8], r[9], r[10], hot.time_out(r[11]))
     enrolments = tuple(_Enrolled(x[12], x[13], x[14], x[15]) for x in rows if x[12] is not None)
-    return _Loaded(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), r[4], r[5], conv, enrolments)
+    return _Loaded(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), r[4], r[5], conv, enrolments,
+                   hot.time_out(r[16]))
 
 
 def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
@@ -165,10 +170,17 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
     h = db.address_hash(msg.channel, address)
     contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
     code = parse_join(text) if msg.kind == "text" else None
-    if code is not None:
+    if code == "" and contact is not None and (contact.consented or contact.opted_out_at is not None):
+        text = "START"  # a bare JOIN (Telegram's bare /start) from someone already taking part: as START
+    elif code is not None:
         return _join(db, conn, msg, now, address, h, contact, code)
     if contact is None:
         return _stranger(db, conn, msg, now, h, address)
+    if contact.unreachable_at is not None:
+        # They wrote to us, so we can reach them again (an unblocked bot, a number back in service).
+        db.hot.execute(conn, "contact_reachable", {"contact_id": contact.id})
+    if msg.kind == "edit":
+        return _edit(db, conn, msg, now, contact, text)
 
     pending = (contact.state or {}).get("pending")
     if not contact.consented and not pending and contact.opted_out_at is None and msg.kind == "text" \
@@ -258,7 +270,8 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
     _save_contact_state(db, conn, contact, before, after)
     _insert_replies(db, conn, msg.channel, st.replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
-    return Handled(st.replies, contact_id=contact.id)
+    ignored = next((e.reason for e in st.events if isinstance(e, engine.Ignored)), None)
+    return Handled(st.replies, contact_id=contact.id, ignored=ignored)
 
 
 def _insert_conversation(db: Store, conn, contact_id: int, after: Session, now: datetime) -> int:
@@ -294,11 +307,7 @@ def _insert_replies(db: Store, conn, channel: str, replies, inbound_id, contact_
 def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | None, conv_id, message_id, question,
                    qtype, status, raw, value, language, now, enrolment=None) -> None:
     survey = conv.survey if conv else None
-    if isinstance(value, bool):
-        num, txt = (1.0 if value else 0.0), ("yes" if value else "no")
-    else:
-        num = float(value) if isinstance(value, (int, float)) else None
-        txt = value if isinstance(value, str) else None
+    num, txt = _answer_values(value)
     enrolment_id = conv.enrolment if conv else enrolment
     tags = None
     if db.tagger is not None and raw and (qtype in (None, "text") or status == "unparsed"):
@@ -381,6 +390,47 @@ def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
     conn.execute(delete(E).where(E.c.contact_id == contact_id))
     conn.execute(delete(C).where(C.c.id == contact_id))
     conn.execute(insert(m.Erasure.__table__).values(channel=channel, at=now))
+
+
+# ---- edits -----------------------------------------------------------------------------------------
+def _edit(db: Store, conn, msg: InboundMessage, now: datetime, contact: _Loaded, text: str) -> Handled:
+    """An edited message (`ref` is the original's external id). It corrects the answer that message gave
+    while that answer is still the conversation's latest; it is a fresh try when the original was not
+    understood and the question is still being asked; anything else is kept as a comment."""
+    session = _session(db, conn, contact)
+    original = conn.execute(select(M.c.id).where(M.c.channel == msg.channel, M.c.external_id == msg.ref,
+                                                 M.c.contact_id == contact.id)).scalar() if msg.ref else None
+    conv = session.conversation
+    answer = None
+    if original is not None:
+        answer = conn.execute(select(A.c.id, A.c.question_key, A.c.conversation_id).where(A.c.message_id == original)
+                              .order_by(A.c.id.desc()).limit(1)).first()
+    if conv is not None and answer is not None and answer.conversation_id == conv.id:
+        latest = conn.execute(select(func.max(A.c.id)).where(A.c.conversation_id == conv.id)).scalar()
+        q = conv.survey.question(answer.question_key)
+        value = engine.read_answer(q, text, (session.language, *conv.survey.languages))
+        if latest == answer.id and value is not None:
+            inbound_id = _insert_inbound(db, conn, msg, now, contact.id, None, text, "received", conv.id)
+            num, txt = _answer_values(value)
+            conn.execute(update(A).where(A.c.id == answer.id).values(
+                raw_text=text, value_num=num, value_text=txt, status="answered", message_id=inbound_id))
+            replies = [OutgoingMessage(messages.text(session.language, "edit_applied"))]
+            _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id, conv.id, now)
+            return Handled(replies, contact_id=contact.id)
+    last_inbound = conn.execute(select(func.max(M.c.id)).where(M.c.contact_id == contact.id, M.c.direction == "in")).scalar()
+    if conv is not None and answer is None and original is not None and original == last_inbound:
+        st = engine.step(session, Inbound(text, "text"), now)
+        return _persist(db, conn, msg, now, contact, session, st, text)
+    st = engine.Step(session, events=[engine.CommentReceived(text, late=False)])
+    return _persist(db, conn, msg, now, contact, session, st, text)
+
+
+def _answer_values(value) -> tuple[float | None, str | None]:
+    if isinstance(value, bool):
+        return (1.0 if value else 0.0), ("yes" if value else "no")
+    if isinstance(value, (int, float)):
+        return float(value), None
+    return None, value if isinstance(value, str) else None
 
 
 # ---- strangers and enrolment -----------------------------------------------------------------------
@@ -498,3 +548,18 @@ def pending_prompts(db: Store, contact_id: int) -> list[OutgoingMessage]:
     with db.read() as conn:
         contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
         return [] if contact is None else engine.reask(_session(db, conn, contact))
+
+
+def set_reachable(db: Store, channel: str, address: str, reachable: bool, reason: str, now: datetime) -> bool:
+    """Record that an address can (no longer) be reached, e.g. a Telegram user blocked or unblocked the
+    bot. Returns False when no contact has this address."""
+    try:
+        address = normalise_address(channel, address, db.settings.sms_default_region)
+    except InvalidAddress:
+        return False
+    h = db.address_hash(channel, address)
+    values = {"unreachable_at": None, "unreachable_reason": None} if reachable else \
+        {"unreachable_at": now, "unreachable_reason": reason}
+    with db.write() as conn:
+        done = conn.execute(update(C).where(C.c.channel == channel, C.c.address_hash == h).values(**values))
+        return done.rowcount > 0
