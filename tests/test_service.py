@@ -198,3 +198,60 @@ def test_media_only_message_is_acknowledged(db, now):
     _enrol(db, now)
     result = _send(db, now, "", kind="media")
     assert result.replies[0].text.startswith("Sorry, we can only read text replies")
+
+
+def test_an_edit_corrects_the_latest_answer_and_later_edits_become_comments(db, now):
+    _setup(db, now)
+    _enrol(db, now)
+    _send(db, now, "4", ext="m-visit")
+    result = handle_inbound(db, InboundMessage("local", "+447700900123", "m-visit:e1", "5", kind="edit",
+                                               ref="m-visit"), now)
+    assert result.replies[0].text == "Thanks, I've updated that answer."
+    _send(db, now, "bus", ext="m-travel")
+    late = handle_inbound(db, InboundMessage("local", "+447700900123", "m-visit:e2", "2", kind="edit",
+                                             ref="m-visit"), now)
+    assert late.replies == []
+    with db.read() as conn:
+        rows = conn.execute(select(m.Answer.question_key, m.Answer.status, m.Answer.value_num, m.Answer.raw_text)
+                            .order_by(m.Answer.id)).all()
+    assert rows == [("visit", "answered", 5.0, "5"), ("travel", "answered", None, "bus"), (None, "comment", None, "2")]
+
+
+def test_an_edit_of_an_unread_answer_is_a_fresh_try(db, now):
+    _setup(db, now)
+    _enrol(db, now)
+    assert _send(db, now, "dunno", ext="m1").replies[0].text.startswith("Please reply with a number")
+    fixed = handle_inbound(db, InboundMessage("local", "+447700900123", "m1:e", "4", kind="edit", ref="m1"), now)
+    assert fixed.replies[0].text == "How did you get here?"
+
+
+def test_bare_join_from_a_member_is_start_and_from_a_stranger_explains(db, now):
+    _setup(db, now)
+    assert _send(db, now, "JOIN", "+447700900999").replies[0].text.startswith("Hi! This number sends")
+    _enrol(db, now)
+    assert _send(db, now, "JOIN").replies[0].text == "You're already subscribed. Reply HELP for options."
+    _send(db, now, "STOP")
+    assert _send(db, now, "JOIN").replies[0].text.startswith("Welcome back!")
+
+
+def test_reachability_is_restored_when_they_write_again(db, now):
+    from surveys.service import set_reachable
+
+    _setup(db, now)
+    _enrol(db, now)
+    assert set_reachable(db, "local", "+447700900123", False, "bot blocked", now)
+    assert not set_reachable(db, "local", "+447700900999", False, "bot blocked", now)
+    with db.read() as conn:
+        assert conn.execute(select(m.Contact.unreachable_reason)).scalar() == "bot blocked"
+    _send(db, now, "4")
+    with db.read() as conn:
+        assert conn.execute(select(m.Contact.unreachable_at)).scalar() is None
+
+
+def test_an_ignored_message_says_why(db, now):
+    _setup(db, now)
+    _enrol(db, now)
+    stale = handle_inbound(db, InboundMessage("local", "+447700900123", "b1", "2", kind="button", ref="travel"), now)
+    assert stale.ignored == "stale button" and stale.replies == []
+    pressed = handle_inbound(db, InboundMessage("local", "+447700900123", "b2", "4", kind="button", ref="visit"), now)
+    assert pressed.ignored is None and pressed.replies[0].ref == "travel"
