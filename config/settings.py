@@ -6,6 +6,7 @@ secret generated on first use. Bad values stop the process with the variable's n
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import time
@@ -37,10 +38,29 @@ class Settings:
     twilio_api_base_url: str | None = None  # tests and fakes only: where the REST client sends requests
     public_base_url: str | None = None
     sms_default_region: str = "GB"
+    telegram_webhook_url: str | None = None  # set: webhook mode (served by the web app); unset: long polling
+    telegram_webhook_secret: str | None = field(default=None, repr=False)
+    telegram_api_base_url: str | None = None  # tests and fakes only, e.g. http://127.0.0.1:8081/bot
+    telegram_rate_per_second: float = 30.0  # Telegram's limit per bot
+    telegram_chat_rate_per_second: float = 1.0  # and per chat
 
     @property
     def sms_enabled(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    def webhook_secret(self) -> str:
+        """The secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (also the webhook's path):
+        TELEGRAM_WEBHOOK_SECRET, or one derived from the installation's secret key."""
+        if self.telegram_webhook_secret:
+            return self.telegram_webhook_secret
+        import hashlib
+        import hmac
+
+        return hmac.new(self.secret_key.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()[:48]
 
     def with_overrides(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -65,6 +85,19 @@ def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
         raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name}: must be more than 0, got {value}")
     return value
 
 
@@ -130,6 +163,17 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
     region = (env.get("SMS_DEFAULT_REGION") or "GB").upper()
     if len(region) != 2 or not region.isalpha():
         raise SettingsError(f"SMS_DEFAULT_REGION: expected a two-letter country code such as GB, got {region!r}")
+    token = env.get("TELEGRAM_BOT_TOKEN") or None
+    if token and ":" not in token:
+        raise SettingsError("TELEGRAM_BOT_TOKEN: expected the token BotFather gave you, like 123456:ABC-DEF...")
+    webhook = (env.get("TELEGRAM_WEBHOOK_URL") or "").strip() or None
+    if webhook and not webhook.startswith("https://"):
+        raise SettingsError(f"TELEGRAM_WEBHOOK_URL: Telegram only calls https:// URLs, got {webhook!r}")
+    if webhook and not token:
+        raise SettingsError("TELEGRAM_WEBHOOK_URL: set TELEGRAM_BOT_TOKEN too")
+    webhook_secret = env.get("TELEGRAM_WEBHOOK_SECRET") or None
+    if webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", webhook_secret):
+        raise SettingsError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
     return Settings(
         database_url=url,
         secret_key=_secret_key(env, var_dir),
@@ -139,7 +183,12 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         quiet_hours=_quiet_hours(env, "QUIET_HOURS"),
         log_level=level,
         var_dir=var_dir,
-        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
+        telegram_bot_token=token,
+        telegram_webhook_url=webhook,
+        telegram_webhook_secret=webhook_secret,
+        telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+        telegram_rate_per_second=_float(env, "TELEGRAM_RATE_PER_SECOND", 30.0),
+        telegram_chat_rate_per_second=_float(env, "TELEGRAM_CHAT_RATE_PER_SECOND", 1.0),
         twilio_account_sid=sid,
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
         twilio_messaging_service_sid=service,
