@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import text as sa_text  # a column below is called `text`
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -181,7 +182,13 @@ class Message(Base):
     opted out keep only the external id, the time and the address hash: never the text."""
 
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # The worker's queue: only outbox rows that still need something are indexed.
+        Index("ix_message_outbox", "status", "not_before",
+              sqlite_where=sa_text("status IN ('pending', 'retry', 'claimed')"),
+              postgresql_where=sa_text("status IN ('pending', 'retry', 'claimed')")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(3))  # in | out
@@ -194,9 +201,22 @@ class Message(Base):
     text: Mapped[str | None] = mapped_column(Text)
     # Outbound: how to present it (choices, style, the question it asks) so a resend looks the same.
     payload: Mapped[dict[str, Any] | None]
-    status: Mapped[str] = mapped_column(String(16))  # received | ignored | replied | queued | sent | ...
+    # in: received | ignored. out: inline (returned to the adapter) | suppressed | pending (in the outbox) |
+    # claimed | sending | queued | sent | delivered | undelivered | failed | retry | unknown | cancelled
+    status: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
+    # The outbox (outbound rows the worker sends): why it is sent, not before when (quiet hours, backoff),
+    # what it costs against the channel's rate (SMS segments), and the claim that makes a send happen once.
+    purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
+    not_before: Mapped[datetime | None]
+    # Server defaults too: the inbound hot path inserts rows with plain SQL.
+    units: Mapped[int] = mapped_column(Integer, default=1, server_default=sa_text("1"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sa_text("0"))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
 
 
 class Answer(Base):
@@ -229,3 +249,64 @@ class Erasure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+
+
+class Wave(Base):
+    """One sending of a survey: scheduled (one per survey and occurrence, so a restart or a second clock
+    cannot double it) or started by hand."""
+
+    __tablename__ = "wave"
+    __table_args__ = (UniqueConstraint("survey_id", "scheduled_for"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    scheduled_for: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16), default="scheduled")  # scheduled | manual
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled | missed
+    # Who was left out and why, as counts: {"fatigue": 12, "busy": 3}
+    skipped: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """The wave's snapshot: who was invited, on which channel, in which language, from when."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        UniqueConstraint("wave_id", "contact_id"),
+        Index("ix_invitation_due", "status", "not_before"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("wave.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolment.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(16))
+    # pending (not yet sent) | started (its messages are in the outbox) | skipped | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(64))
+    not_before: Mapped[datetime]
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    started_at: Mapped[datetime | None]
+    reminded_unstarted_at: Mapped[datetime | None]
+    reminded_unfinished_at: Mapped[datetime | None]
+
+
+class Lease(Base):
+    """A named lease in the database: the clock's leader holds "clock" and renews it."""
+
+    __tablename__ = "lease"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
+
+
+class RateSlot(Base):
+    """Per channel, the next instant a send may start: every worker takes its slot from this one row,
+    so the configured rate holds across all of them."""
+
+    __tablename__ = "rate_slot"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
