@@ -152,6 +152,50 @@ def orgs_list() -> None:
         click.echo(f"{org.code:16} {org.name}  ({org.timezone}, {org.language}, welcome: {org.welcome_survey_id or '-'})")
 
 
+@orgs.command("link")
+@click.argument("code")
+@click.option("--qr", "qr_file", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the link as a QR code PNG (for posters and leaflets).")
+@click.option("--bot-username", default=None,
+              help="The bot's @username; without it Chorus asks Telegram (getMe) using TELEGRAM_BOT_TOKEN.")
+def orgs_link(code, qr_file, bot_username) -> None:
+    """Print the Telegram link that enrols someone with organisation CODE (https://t.me/<bot>?start=CODE)."""
+    from bot.links import join_link, write_qr
+    from config.settings import load_settings
+    from surveys.admin import AdminError, find_organisation
+
+    try:
+        org = find_organisation(_store(), code)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    if bot_username is None:
+        bot_username = _telegram_username(load_settings())
+    try:
+        link = join_link(bot_username, org.code)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(link)
+    if qr_file:
+        write_qr(link, qr_file)
+        click.echo(f"QR code written to {qr_file}", err=True)
+
+
+def _telegram_username(settings) -> str:
+    from bot.channel import TelegramChannel
+    from surveys.channels import ChannelError
+
+    if not settings.telegram_enabled:
+        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: set it, or pass --bot-username NAME")
+    channel = TelegramChannel.from_settings(settings)
+    try:
+        return channel.username()
+    except ChannelError as exc:
+        raise click.ClickException(f"could not ask Telegram for the bot's username ({exc}); "
+                                   "pass --bot-username NAME instead") from None
+    finally:
+        channel.close()
+
+
 # ---- participants ----------------------------------------------------------------------------------
 @main.group()
 def participants() -> None:
@@ -254,6 +298,16 @@ def export_answers_cmd(fmt, survey_id, out) -> None:
     writer = csv.writer(out)
     for row in export_answers(_store(), survey_id):
         writer.writerow(row)
+
+
+def _register_operations() -> None:
+    from config.cli_ops import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_operations()
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class Settings:
     twilio_api_base_url: str | None = None  # tests and fakes only: where the REST client sends requests
     public_base_url: str | None = None
     sms_default_region: str = "GB"
+    sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
     telegram_webhook_url: str | None = None  # set: webhook mode (served by the web app); unset: long polling
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     telegram_api_base_url: str | None = None  # tests and fakes only, e.g. http://127.0.0.1:8081/bot
@@ -196,4 +197,5 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         public_base_url=public,
         sms_default_region=region,
+        sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
     )

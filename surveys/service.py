@@ -502,45 +502,64 @@ def _welcome(db: Store, conn, org, enrolment_id: int) -> ConversationView | None
 # ---- starting a survey -----------------------------------------------------------------------------
 def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime,
                        organisation_id: int | None = None) -> list[OutgoingMessage]:
-    """Invite a contact to a survey (staff, the local chat, later the scheduler). A contact whose consent
-    is still pending is asked for it first; the survey starts once it is given. Returns the messages to
-    send; raises ServiceError when this contact cannot be asked now."""
+    """Invite a contact to a survey (staff, the local chat). A contact whose consent is still pending is
+    asked for it first; the survey starts once it is given. Returns the messages for the caller to deliver
+    (stored as 'inline'); raises ServiceError when this contact cannot be asked now."""
     with db.write() as conn:
-        contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
-        if contact is None:
-            raise ServiceError(f"no contact {contact_id}")
-        if contact.opted_out_at is not None:
-            raise ServiceError("this contact has opted out")
         version_id = conn.execute(
             select(m.Survey.__table__.c.current_version_id).where(m.Survey.__table__.c.id == survey_id)
         ).scalar()
         if version_id is None:
             raise ServiceError(f"no survey {survey_id!r} is loaded")
-        usable = [e for e in contact.enrolments if e.consent_status in ("given", "pending")
-                  and (organisation_id is None or e.organisation_id == organisation_id)]
-        if not usable:
-            raise ServiceError("this contact has no enrolment that allows a survey")
-        session = _session(db, conn, contact)
-        open_conv = session.conversation
-        if open_conv is not None:
-            if open_conv.last_activity is None or now - open_conv.last_activity <= session.expiry:
-                raise ServiceError("this contact already has a conversation open")
-            # Stale: close it as the engine would on the next reply, then start afresh.
-            db.hot.execute(conn, "end_conversation", {"conv_id": open_conv.id, "status": "expired",
-                                                      "now": db.hot.time_in(now)})
-            session = replace(session, conversation=None)
-        enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
-        view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
-        if enrolment.consent_status == "pending" and not session.pending:
-            st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
-        else:
-            st = engine.start(session, view, now)
-        conv_id = None
-        if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
-            conv_id = _insert_conversation(db, conn, contact_id, st.session, now)
-        _save_contact_state(db, conn, contact, session, st.session)
+        replies, _ = start_in(db, conn, contact_id, version_id, now, organisation_id=organisation_id)
+        return replies
+
+
+def start_in(db: Store, conn: Connection, contact_id: int, version_id: int, now: datetime, *,
+             organisation_id: int | None = None, enrolment_id: int | None = None,
+             outbox: dict | None = None) -> tuple[list[OutgoingMessage], int | None]:
+    """Start survey version `version_id` for a contact inside the caller's transaction. With `outbox`
+    (extra column values such as purpose and invitation_id), the messages are queued for the worker as
+    'pending' rows instead of being returned for inline delivery. Returns (messages, conversation id)."""
+    contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
+    if contact is None:
+        raise ServiceError(f"no contact {contact_id}")
+    if contact.opted_out_at is not None:
+        raise ServiceError("this contact has opted out")
+    usable = [e for e in contact.enrolments if e.consent_status in ("given", "pending")
+              and (organisation_id is None or e.organisation_id == organisation_id)
+              and (enrolment_id is None or e.id == enrolment_id)]
+    if not usable:
+        raise ServiceError("this contact has no enrolment that allows a survey")
+    session = _session(db, conn, contact)
+    open_conv = session.conversation
+    if open_conv is not None:
+        if open_conv.last_activity is None or now - open_conv.last_activity <= session.expiry:
+            raise ServiceError("this contact already has a conversation open")
+        # Stale: close it as the engine would on the next reply, then start afresh.
+        db.hot.execute(conn, "end_conversation", {"conv_id": open_conv.id, "status": "expired",
+                                                  "now": db.hot.time_in(now)})
+        session = replace(session, conversation=None)
+    enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
+    view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
+    if enrolment.consent_status == "pending" and not session.pending:
+        st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
+    else:
+        st = engine.start(session, view, now)
+    conv_id = None
+    if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
+        conv_id = _insert_conversation(db, conn, contact_id, st.session, now)
+    _save_contact_state(db, conn, contact, session, st.session)
+    if outbox is None:
         _insert_replies(db, conn, contact.channel, st.replies, None, contact_id, conv_id, now)
-        return st.replies
+    else:
+        conn.execute(insert(M), [
+            dict(channel=contact.channel, direction="out", contact_id=contact_id, conversation_id=conv_id,
+                 kind="text", text=r.text, payload=r.to_payload(), status="pending", not_before=now,
+                 created_at=now, **outbox)
+            for r in st.replies
+        ])
+    return st.replies, conv_id
 
 
 def pending_prompts(db: Store, contact_id: int) -> list[OutgoingMessage]:

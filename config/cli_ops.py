@@ -1,0 +1,169 @@
+"""`chorus waves ...`, `chorus worker`, `chorus clock` and `chorus run`: the commands that operate the
+service (registered on the main `chorus` group in config/cli.py)."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+
+import click
+
+log = logging.getLogger("chorus.run")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _store():
+    from config.cli import _store as store
+
+    return store()
+
+
+@click.group()
+def waves() -> None:
+    """Scheduled and manual waves of a survey."""
+
+
+@waves.command("list")
+@click.option("--survey", "survey_id", default=None)
+@click.option("--limit", default=20, show_default=True)
+def waves_list(survey_id, limit) -> None:
+    """The latest waves with their counts."""
+    from sqlalchemy import select
+
+    from surveys import models as m
+    from surveys.waves import wave_counts
+
+    store = _store()
+    with store.read() as conn:
+        q = select(m.Wave.id, m.Wave.survey_id, m.Wave.scheduled_for, m.Wave.kind, m.Wave.status) \
+            .order_by(m.Wave.scheduled_for.desc()).limit(limit)
+        if survey_id:
+            q = q.where(m.Wave.survey_id == survey_id)
+        rows = conn.execute(q).all()
+    if not rows:
+        click.echo("no waves yet")
+    for w in rows:
+        c = wave_counts(store, w.id)
+        click.echo(f"#{w.id:<5} {w.survey_id:20} {w.scheduled_for:%Y-%m-%d %H:%M} UTC {w.kind:9} {w.status:9} "
+                   f"invited {c['invited']}, sent {c['sent']}, delivered {c['delivered']}, started {c['started']}, "
+                   f"completed {c['completed']}, opted out {c['opted out']}, failed {c['failed']}")
+
+
+@waves.command("show")
+@click.argument("wave_id", type=int)
+def waves_show(wave_id) -> None:
+    """One wave: when, what, and every count."""
+    from surveys import models as m
+    from surveys.waves import wave_counts
+
+    store = _store()
+    with store.session() as s:
+        wave = s.get(m.Wave, wave_id)
+        if wave is None:
+            raise click.ClickException(f"no wave {wave_id}")
+        click.echo(f"wave #{wave.id}: {wave.survey_id}, {wave.kind}, {wave.status}, scheduled for "
+                   f"{wave.scheduled_for:%Y-%m-%d %H:%M} UTC, created {wave.created_at:%Y-%m-%d %H:%M} UTC")
+        if wave.skipped:
+            click.echo("left out: " + ", ".join(f"{k} {v}" for k, v in sorted(wave.skipped.items())))
+    for name, value in wave_counts(store, wave_id).items():
+        click.echo(f"  {name:10} {value}")
+
+
+@waves.command("cancel")
+@click.argument("wave_id", type=int)
+def waves_cancel(wave_id) -> None:
+    """Cancel what has not been sent yet."""
+    from surveys.waves import WaveError, cancel_wave
+
+    try:
+        n = cancel_wave(_store(), wave_id, _now())
+    except WaveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wave #{wave_id} cancelled; {n} invitation(s) will not be sent")
+
+
+@waves.command("send-now")
+@click.argument("survey_id")
+def waves_send_now(survey_id) -> None:
+    """Make a wave of SURVEY_ID now, for its whole audience (quiet hours still apply per person)."""
+    from surveys.waves import WaveError, send_now
+
+    try:
+        result = send_now(_store(), survey_id, _now())
+    except WaveError as exc:
+        raise click.ClickException(str(exc)) from None
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "nobody"
+    click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}); `chorus worker` sends them")
+
+
+@click.command("worker")
+def worker() -> None:
+    """Send queued messages (invitations, reminders, alerts) at each channel's rate."""
+    from config.worker import run
+
+    run(_store())
+
+
+@click.command("clock")
+def clock() -> None:
+    """Run the scheduler: due waves, reminders, expiry. Safe to run twice (one leads)."""
+    from config.clock import main
+
+    main()
+
+
+@click.command("run")
+@click.option("--port", default=8000, show_default=True, help="Port for the web app (webhooks).")
+@click.option("--chat/--no-chat", default=None, help="Also chat in this terminal (default: when it is one).")
+@click.option("--as", "address", default="+447700900123", show_default=True)
+@click.option("--survey", "survey_id", default=None)
+@click.option("--org", "org_code", default=None)
+@click.pass_context
+def run(ctx, port, chat, address, survey_id, org_code) -> None:
+    """Everything in one process for one machine: web, Telegram bot (when configured), clock and worker.
+    The local channel prints what would be sent when no provider is configured."""
+    import sys
+
+    from werkzeug.serving import make_server
+
+    from config.app import create_app
+    from config.clock import scheduler
+    from config.worker import run as run_worker
+
+    store = _store()
+    stop = threading.Event()
+    server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
+    threads = [threading.Thread(target=server.serve_forever, name="web", daemon=True),
+               threading.Thread(target=run_worker, args=(store, stop), name="worker", daemon=True)]
+    if store.settings.telegram_enabled and not store.settings.telegram_webhook_url:
+        try:
+            from bot.__main__ import run_polling_in_thread
+        except ImportError:
+            log.warning("TELEGRAM_BOT_TOKEN is set but the Telegram adapter cannot start here")
+        else:
+            threads.append(threading.Thread(target=run_polling_in_thread, args=(store, stop), name="bot", daemon=True))
+    for t in threads:
+        t.start()
+    sched = scheduler(store, blocking=False)
+    sched.start()
+    click.echo(f"chorus is running: web on http://127.0.0.1:{port}, clock and worker"
+               f"{', Telegram bot' if len(threads) > 2 else ''}", err=True)
+    try:
+        if chat if chat is not None else sys.stdin.isatty():
+            from config.cli import chat as chat_command
+
+            ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code)
+        else:
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        sched.shutdown(wait=False)
+        server.shutdown()
+
+
+COMMANDS = (waves, worker, clock, run)

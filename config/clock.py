@@ -1,0 +1,58 @@
+"""The clock (the Procfile's `clock:` process): APScheduler 3 and nothing else.
+
+Every `TICK` seconds, whichever clock holds the database lease creates due waves, queues reminders and
+expires stale conversations. A second clock process waits, renewing nothing, and takes over within the
+lease's lifetime if the leader stops. Jobs are plain importable functions, as APScheduler requires.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from surveys.housekeeping import expire_stale, hold_lease, send_reminders
+from surveys.store import Store
+from surveys.waves import due_waves
+
+log = logging.getLogger("chorus.clock")
+TICK = 30  # seconds
+LEASE = timedelta(seconds=90)  # three ticks: a leader that misses two in a row loses it
+HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def tick(db: Store, now: datetime | None = None, holder: str = HOLDER) -> dict:
+    """One round of the clock's work, if this process leads. Returns what it did (for logs and tests)."""
+    now = now or datetime.now(timezone.utc)
+    if not hold_lease(db, "clock", holder, now, LEASE):
+        return {"leader": False}
+    waves = due_waves(db, now)
+    done = {"leader": True, "waves": sum(1 for w in waves if w.created), "reminders": send_reminders(db, now),
+            "expired": expire_stale(db, now)}
+    if done["waves"] or done["reminders"] or done["expired"]:
+        log.info("clock: %s", done)
+    return done
+
+
+def scheduler(db: Store, blocking: bool = True):
+    sched = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone.utc)
+    sched.add_job(tick, "interval", seconds=TICK, args=[db], next_run_time=datetime.now(timezone.utc),
+                  max_instances=1, coalesce=True, id="chorus-tick")
+    return sched
+
+
+def main() -> None:
+    from config.logs import configure_logging
+    from config.wiring import make_store
+
+    configure_logging()
+    log.info("clock %s starting; ticks every %ss", HOLDER, TICK)
+    scheduler(make_store()).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The outbox worker (the Procfile's `worker:` process, `chorus worker`): sends queued messages through
+every configured channel at its configured rate."""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import uuid
+
+from config.local_channel import LocalChannel
+from config.settings import Settings
+from surveys.channels import Channel
+from surveys.outbox import Worker
+from surveys.store import Store
+
+log = logging.getLogger("chorus.worker")
+
+
+def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, float | None]]:
+    """The channels this installation sends through, and their rates (None: no limit)."""
+    channels: dict[str, Channel] = {"local": LocalChannel()}
+    rates: dict[str, float | None] = {"local": None}
+    if settings.sms_enabled:
+        from sms.channel import SmsChannel
+
+        channels["sms"] = SmsChannel.from_settings(settings)
+        rates["sms"] = settings.sms_rate_per_second
+    if settings.telegram_enabled:
+        try:
+            from bot.channel import TelegramChannel
+        except ImportError:  # the Telegram adapter is optional in a trimmed install
+            log.warning("TELEGRAM_BOT_TOKEN is set but the Telegram adapter is not available")
+        else:
+            channels["telegram"] = TelegramChannel.from_settings(settings)
+            rates["telegram"] = settings.telegram_rate_per_second
+    return channels, rates
+
+
+def make_worker(store: Store, worker_id: str | None = None) -> Worker:
+    channels, rates = channels_for(store.settings)
+    return Worker(store, channels, rates, worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+
+
+def run(store: Store, stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
+    worker = make_worker(store)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log.info("worker %s sending through %s", worker.worker_id, ", ".join(worker.channels))
+    worker.run(stop.is_set, idle=1.0)

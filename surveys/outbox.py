@@ -1,0 +1,286 @@
+"""The outbox worker: outbound message rows ('pending') are claimed, sent at each channel's rate, and
+their results recorded, so that every row is sent at most once.
+
+A row moves pending -> claimed (a batch, one commit) -> sending (one commit, just before the provider is
+called) -> queued/sent, retry or failed (one commit, just after). A worker that dies leaves 'claimed' rows
+(never attempted: safe to hand out again) and at most one 'sending' row per worker (outcome unknown).
+`recover` returns stale 'claimed' rows to the queue, and for stale 'sending' rows asks the channel to
+reconcile (Twilio can list what was sent to a number); when it cannot, the row is marked 'unknown' for a
+person to check, never resent blindly.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from sqlalchemy import and_, bindparam, exists, select, update
+
+from surveys import models as m
+from surveys import ratelimit
+from surveys.channels import Channel, ChannelError
+from surveys.delivery import _apply_effect
+from surveys.engine import OutgoingMessage
+from surveys.service import ServiceError, start_in
+from surveys.store import Store
+
+log = logging.getLogger(__name__)
+M, C, I, W = m.Message.__table__, m.Contact.__table__, m.Invitation.__table__, m.Wave.__table__
+
+MAX_ATTEMPTS = 6
+STALE_CLAIM = timedelta(minutes=2)  # a send call times out long before this
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at an hour, with jitter so retries of a burst do not arrive together."""
+    base = min(3600, 30 * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Worker:
+    db: Store
+    channels: dict[str, Channel]
+    rates: dict[str, float | None] = field(default_factory=dict)  # per second; None or absent = no limit
+    worker_id: str = "worker"
+    batch: int = 100
+    clock: Callable[[], datetime] = _utcnow
+    sleep: Callable[[float], None] = time.sleep
+
+    # ---- one round -----------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Start due invitations, recover abandoned rows, then claim and send one batch. Returns the
+        number of rows handled (0 when there was nothing to do)."""
+        now = self.clock()
+        started = start_due_invitations(self.db, now, self.batch)
+        recover(self.db, self.channels, now)
+        rows = claim(self.db, self.worker_id, now, self.batch, tuple(self.channels))
+        if rows:
+            self.send_batch(rows)
+        return len(rows) + started
+
+    def run(self, stop: Callable[[], bool], idle: float = 1.0) -> None:
+        while not stop():
+            try:
+                handled = self.run_once()
+            except Exception:  # noqa: BLE001 - one bad round must not stop the worker
+                log.exception("outbox round failed")
+                handled = 0
+            if not handled:
+                self.sleep(idle)
+
+    # ---- sending -------------------------------------------------------------------------------------
+    def send_batch(self, rows: list["_Row"]) -> None:
+        """Send claimed rows one at a time. Each commit records the previous row's result and marks the
+        next row 'sending', so a worker never has more than one row whose outcome a crash could hide,
+        at one commit per message."""
+        done: tuple | None = None  # (row, provider id or ChannelError)
+        with self.db.engine.connect().execution_options(chorus_write=True) as conn:
+            for row in rows:
+                with conn.begin():
+                    if done is not None:
+                        self._record(conn, *done)
+                        done = None
+                    reason = _unsendable(row)
+                    if reason:
+                        conn.execute(_CANCEL, {"row_id": row.id, "why": reason})
+                        continue
+                    if conn.execute(_MARK_SENDING, {"row_id": row.id, "worker": self.worker_id, "now": self.clock()}).rowcount != 1:
+                        # Handed to another worker by recovery, or the contact opted out or became
+                        # unreachable since the claim: cancel it in the second case.
+                        conn.execute(_CANCEL_IF_UNSENDABLE, {"row_id": row.id, "worker": self.worker_id})
+                        continue
+                done = (row, self._send(row))
+            if done is not None:
+                with conn.begin():
+                    self._record(conn, *done)
+
+    def send_one(self, row: "_Row") -> None:
+        self.send_batch([row])
+
+    def _send(self, row: "_Row"):
+        channel = self.channels[row.channel]
+        message = OutgoingMessage.from_row(row.text or "", row.payload)
+        rate = self.rates.get(row.channel)
+        if rate:
+            units = getattr(channel, "units", lambda _m: 1)(message)
+            start = ratelimit.reserve(self.db, row.channel, units, rate, time.time())
+            wait = start - time.time()
+            if wait > 0:
+                self.sleep(wait)
+        try:
+            return channel.send(row.address, message)
+        except ChannelError as exc:
+            return exc
+
+    def _record(self, conn, row: "_Row", outcome) -> None:
+        now = self.clock()
+        if not isinstance(outcome, ChannelError):
+            conn.execute(_SENT, {"row_id": row.id, "new_status": "queued" if outcome else "sent",
+                                 "provider_id": outcome or None, "now": now})
+            return
+        exc, attempts = outcome, row.attempts + 1
+        if exc.permanent or attempts >= MAX_ATTEMPTS:
+            conn.execute(update(M).where(M.c.id == row.id).values(
+                status="failed", attempts=attempts, error_code=exc.code or ("permanent" if exc.permanent else "retries")))
+            if row.contact_id is not None:
+                _apply_effect(conn, row.contact_id, exc.effect, exc.code, now)
+                if exc.effect:
+                    # Nothing more can reach them: the rest of what was queued for them is cancelled.
+                    conn.execute(update(M).where(M.c.contact_id == row.contact_id,
+                                                 M.c.status.in_(("pending", "retry", "claimed")))
+                                 .values(status="cancelled", error_code=exc.effect))
+        else:
+            wait = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(attempts)
+            conn.execute(update(M).where(M.c.id == row.id).values(
+                status="retry", attempts=attempts, error_code=exc.code, not_before=now + wait, claimed_by=None))
+        log.info("outbox row %s: %s (%s)", row.id, exc, "permanent" if exc.permanent else f"attempt {attempts}")
+
+
+# Marks a claimed row 'sending' only if it is still ours and its contact can still be sent to: someone who
+# said STOP after the batch was claimed is not sent the rest of it.
+_MARK_SENDING = update(M).where(
+    M.c.id == bindparam("row_id"), M.c.status == "claimed", M.c.claimed_by == bindparam("worker"),
+    ~exists().where(C.c.id == M.c.contact_id, (C.c.opted_out_at.is_not(None)) | (C.c.unreachable_at.is_not(None))),
+).values(status="sending", claimed_at=bindparam("now"))
+_SENT = update(M).where(M.c.id == bindparam("row_id")).values(status=bindparam("new_status"), external_id=bindparam("provider_id"),
+                                                          sent_at=bindparam("now"))
+_CANCEL_IF_UNSENDABLE = update(M).where(
+    M.c.id == bindparam("row_id"), M.c.status == "claimed", M.c.claimed_by == bindparam("worker"),
+    exists().where(C.c.id == M.c.contact_id, (C.c.opted_out_at.is_not(None)) | (C.c.unreachable_at.is_not(None))),
+).values(status="cancelled", error_code="contact unsendable")
+_CANCEL = update(M).where(M.c.id == bindparam("row_id")).values(status="cancelled", error_code=bindparam("why"))
+
+
+def _unsendable(row: "_Row") -> str | None:
+    if row.address is None:
+        return "no address"
+    if row.opted_out:
+        return "opted out"
+    if row.unreachable:
+        return "unreachable"
+    return None
+
+
+# ---- claiming and recovery -------------------------------------------------------------------------
+_CLAIM_PG = """
+WITH claimed AS (
+    UPDATE message SET status = 'claimed', claimed_by = %(worker)s, claimed_at = %(now)s
+    WHERE id IN (
+        SELECT id FROM message
+        WHERE status IN ('pending', 'retry') AND direction = 'out' AND not_before <= %(now)s
+          AND channel = ANY(%(channels)s)
+        ORDER BY not_before, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING id, channel, contact_id, text, payload, attempts)
+SELECT claimed.*, c.address, c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL
+FROM claimed LEFT OUTER JOIN contact c ON c.id = claimed.contact_id
+"""
+
+
+def claim(db: Store, worker_id: str, now: datetime, limit: int, channels: tuple[str, ...]):
+    """Claim up to `limit` due rows for this worker. On PostgreSQL, SKIP LOCKED lets several workers take
+    disjoint batches at once; SQLite serialises writers, so a plain select-then-update is enough there."""
+    with db.write() as conn:
+        if db.dialect == "postgresql":
+            cur = conn.connection.dbapi_connection.cursor()
+            cur.execute(_CLAIM_PG, {"worker": worker_id, "now": now, "limit": limit, "channels": list(channels)})
+            rows = [_Row(*r) for r in cur.fetchall()]
+            cur.close()
+            return sorted(rows, key=lambda r: r.id)
+        found = conn.execute(
+            select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts, C.c.address,
+                   C.c.opted_out_at.is_not(None), C.c.unreachable_at.is_not(None))
+            .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
+            .where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.not_before <= now,
+                   M.c.channel.in_(channels))
+            .order_by(M.c.not_before, M.c.id).limit(limit)
+        ).all()
+        if found:
+            conn.execute(update(M).where(M.c.id.in_([r.id for r in found]))
+                         .values(status="claimed", claimed_by=worker_id, claimed_at=now))
+        return [_Row(*r) for r in found]
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: int
+    channel: str
+    contact_id: int | None
+    text: str | None
+    payload: dict | None
+    attempts: int
+    address: str | None
+    opted_out: bool
+    unreachable: bool
+
+
+def recover(db: Store, channels: dict[str, Channel], now: datetime) -> dict[str, int]:
+    """Rows abandoned by a dead worker: 'claimed' ones go back to the queue; 'sending' ones are
+    reconciled with the provider when the channel can, else marked 'unknown'."""
+    stale = now - STALE_CLAIM
+    counts = {"requeued": 0, "reconciled": 0, "unknown": 0}
+    with db.write() as conn:
+        counts["requeued"] = conn.execute(update(M).where(M.c.status == "claimed", M.c.claimed_at < stale)
+                                          .values(status="pending", claimed_by=None)).rowcount
+        sending = conn.execute(
+            select(M.c.id, M.c.channel, M.c.claimed_at, C.c.address)
+            .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
+            .where(M.c.status == "sending", M.c.claimed_at < stale)
+        ).all()
+    for row in sending:
+        channel = channels.get(row.channel)
+        reconcile = getattr(channel, "reconcile", None)
+        found = None
+        if reconcile is not None and row.address:
+            try:
+                found = reconcile(row.address, row.claimed_at)
+            except ChannelError:
+                found = None
+                reconcile = None  # could not ask: fall through to 'unknown'
+        with db.write() as conn:
+            if reconcile is not None and found:
+                conn.execute(update(M).where(M.c.id == row.id, M.c.status == "sending")
+                             .values(status="queued", external_id=found, sent_at=row.claimed_at))
+                counts["reconciled"] += 1
+            elif reconcile is not None:
+                # The provider has no such message: it was never sent, so sending it now is safe.
+                conn.execute(update(M).where(M.c.id == row.id, M.c.status == "sending")
+                             .values(status="pending", claimed_by=None))
+                counts["requeued"] += 1
+            else:
+                conn.execute(update(M).where(M.c.id == row.id, M.c.status == "sending").values(status="unknown"))
+                counts["unknown"] += 1
+                log.warning("outbox row %s: send outcome unknown after a worker stopped; check it by hand", row.id)
+    return counts
+
+
+# ---- invitations -----------------------------------------------------------------------------------
+def start_due_invitations(db: Store, now: datetime, limit: int) -> int:
+    """Turn due invitations (quiet hours over) into conversations and queued messages, in one
+    transaction per batch. Someone who opted out, became unreachable or is busy in another survey since
+    the wave was made is skipped with the reason."""
+    with db.write() as conn:
+        due = conn.execute(
+            select(I.c.id, I.c.contact_id, I.c.enrolment_id, W.c.survey_version_id)
+            .join(W, and_(W.c.id == I.c.wave_id, W.c.status == "open"))
+            .where(I.c.status == "pending", I.c.not_before <= now)
+            .order_by(I.c.not_before, I.c.id).limit(limit)
+        ).all()
+        for inv in due:
+            try:
+                _, conv_id = start_in(db, conn, inv.contact_id, inv.survey_version_id, now,
+                                      enrolment_id=inv.enrolment_id,
+                                      outbox={"purpose": "invitation", "invitation_id": inv.id})
+            except ServiceError as exc:
+                conn.execute(update(I).where(I.c.id == inv.id).values(status="skipped", reason=str(exc)[:64]))
+                continue
+            conn.execute(update(I).where(I.c.id == inv.id).values(status="started", started_at=now,
+                                                                  conversation_id=conv_id))
+    return len(due)

@@ -1,0 +1,205 @@
+"""Waves: who is invited to a survey, when, on which channel and in which language.
+
+A wave is a snapshot taken when it is created: the invitations are rows (one per participant per wave,
+a unique constraint), each with the instant it may go out (the wave's time, or the end of quiet hours in
+the contact's timezone). Scheduled waves are created by the clock for each occurrence of a survey's
+schedule; the unique (survey, occurrence) constraint makes a second clock or a restart harmless, and
+occurrences missed while nothing ran are caught up, or marked 'missed' when too old to be welcome.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from surveys import models as m
+from surveys.definition import Survey as SurveyDefinition
+from surveys.schedule import occurrences, quiet_until
+from surveys.schedule_rule import parse_schedule_rule
+from surveys.store import Store
+
+log = logging.getLogger(__name__)
+W, I, C, E, O, V, S, CV, M = (m.Wave.__table__, m.Invitation.__table__, m.Contact.__table__, m.Enrolment.__table__,
+                              m.Organisation.__table__, m.SurveyVersion.__table__, m.Survey.__table__,
+                              m.Conversation.__table__, m.Message.__table__)
+CATCH_UP = timedelta(hours=24)  # a wave missed by longer than this is recorded as missed, not sent late
+
+
+class WaveError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class WaveResult:
+    wave_id: int
+    created: bool
+    invited: int
+    skipped: dict
+
+
+def create_wave(db: Store, survey_id: str, scheduled_for: datetime, now: datetime, kind: str = "scheduled",
+                status: str = "open") -> WaveResult:
+    """Create the wave for `survey_id` at `scheduled_for` and its invitations, or return the existing one
+    (same survey and instant). Audience, fatigue and quiet hours come from the survey's current version."""
+    with db.write() as conn:
+        row = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).first()
+        if row is None or row.current_version_id is None:
+            raise WaveError(f"no survey {survey_id!r} is loaded")
+        version_id = row.current_version_id
+        survey = db.survey_version(conn, version_id)
+        existing = conn.execute(select(W.c.id).where(W.c.survey_id == survey_id, W.c.scheduled_for == scheduled_for)).scalar()
+        if existing is not None:
+            return WaveResult(existing, False, _count(conn, existing), {})
+        try:
+            with conn.begin_nested():
+                wave_id = conn.execute(insert(W).values(
+                    survey_id=survey_id, survey_version_id=version_id, scheduled_for=scheduled_for, kind=kind,
+                    status=status, created_at=now)).inserted_primary_key[0]
+        except IntegrityError:
+            # Another clock created it between our look and our insert.
+            existing = conn.execute(select(W.c.id).where(W.c.survey_id == survey_id, W.c.scheduled_for == scheduled_for)).scalar()
+            return WaveResult(existing, False, _count(conn, existing), {})
+        if status != "open":
+            return WaveResult(wave_id, True, 0, {})
+        rows, skipped = _audience(db, conn, survey, scheduled_for, now)
+        if rows:
+            for chunk in range(0, len(rows), 5000):
+                conn.execute(insert(I), [dict(r, wave_id=wave_id) for r in rows[chunk:chunk + 5000]])
+        conn.execute(update(W).where(W.c.id == wave_id).values(skipped=dict(skipped) or None))
+    log.info("wave %s of %s for %s: %d invited, skipped %s", wave_id, survey_id, scheduled_for.isoformat(),
+             len(rows), dict(skipped) or "none")
+    return WaveResult(wave_id, True, len(rows), dict(skipped))
+
+
+def _count(conn, wave_id: int) -> int:
+    return conn.execute(select(func.count()).select_from(I).where(I.c.wave_id == wave_id)).scalar()
+
+
+def _audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: datetime):
+    """The invitations to make: everyone enrolled who may be asked, filtered by the survey's audience,
+    less the fatigued and the busy; one per contact (their first matching enrolment)."""
+    audience = survey.audience
+    q = (select(C.c.id, C.c.channel, C.c.language, C.c.timezone, E.c.id.label("enrolment_id"), E.c.tags,
+                E.c.consent_status, O.c.code_key, O.c.timezone.label("org_timezone"))
+         .select_from(C.join(E, E.c.contact_id == C.c.id).join(O, O.c.id == E.c.organisation_id))
+         .where(C.c.opted_out_at.is_(None), C.c.unreachable_at.is_(None), C.c.address.is_not(None),
+                # Consent given, or pending for people staff added (their first conversation asks for it);
+                # someone who JOINed and never answered the consent question is not chased.
+                (E.c.consent_status == "given") | ((E.c.consent_status == "pending") & E.c.source.in_(("staff", "import"))))
+         .order_by(C.c.id, E.c.id))
+    if audience and audience.organisations:
+        q = q.where(O.c.code_key.in_([o.casefold() for o in audience.organisations]))
+    if audience and audience.channels:
+        q = q.where(C.c.channel.in_(audience.channels))
+    if audience and audience.languages:
+        q = q.where(C.c.language.in_(audience.languages))
+    skipped: Counter = Counter()
+    fatigued: set[int] = set()
+    days = survey.schedule.fatigue_days if survey.schedule else None
+    if days:
+        # Asked any survey, by any organisation, within the last N days (the wave's time counts, not now).
+        fatigued = set(conn.execute(select(I.c.contact_id).where(I.c.created_at > at - timedelta(days=days))
+                                    .distinct()).scalars())
+    busy = set(conn.execute(select(CV.c.contact_id).where(CV.c.status == "open")).scalars())
+    wanted_tags = set(audience.tags) if audience and audience.tags else None
+    quiet = db.settings.quiet_hours
+    not_before: dict[str, datetime] = {}
+    seen: set[int] = set()
+    rows = []
+    for r in conn.execute(q):
+        if r.id in seen:
+            continue
+        if wanted_tags is not None and not wanted_tags.intersection(r.tags or ()):
+            continue
+        seen.add(r.id)
+        if r.id in fatigued:
+            skipped["fatigue"] += 1
+            continue
+        if r.id in busy:
+            skipped["busy"] += 1
+            continue
+        tz = r.timezone or r.org_timezone or db.settings.default_timezone
+        if tz not in not_before:
+            # A caught-up wave goes out now, not in the past; quiet hours apply either way.
+            not_before[tz] = quiet_until(max(at, now), tz, quiet)
+        language = r.language if r.language in survey.languages else survey.languages[0]
+        rows.append(dict(contact_id=r.id, enrolment_id=r.enrolment_id, channel=r.channel, language=language,
+                         status="pending", not_before=not_before[tz], created_at=now))
+    return rows, skipped
+
+
+def due_waves(db: Store, now: datetime) -> list[WaveResult]:
+    """Create every scheduled wave that has come due since the survey's last wave (or since its current
+    version was loaded). Occurrences older than CATCH_UP are recorded as 'missed' without invitations."""
+    results = []
+    with db.read() as conn:
+        surveys = conn.execute(select(S.c.id, S.c.current_version_id, V.c.created_at)
+                               .join(V, V.c.id == S.c.current_version_id)).all()
+        last = dict(conn.execute(select(W.c.survey_id, func.max(W.c.scheduled_for)).group_by(W.c.survey_id)).all())
+        definitions = {s.id: db.survey_version(conn, s.current_version_id) for s in surveys}
+    for s in surveys:
+        survey = definitions[s.id]
+        if survey.schedule is None:
+            continue
+        rule = parse_schedule_rule(survey.schedule.rule)
+        tz = survey.schedule.timezone or db.settings.default_timezone
+        after = last.get(s.id) or s.created_at
+        for at in occurrences(rule, tz, after, now, survey.schedule.start, survey.schedule.end):
+            status = "missed" if now - at > CATCH_UP else "open"
+            results.append(create_wave(db, s.id, at, now, status=status))
+    return results
+
+
+def wave_counts(db: Store, wave_id: int) -> dict[str, int]:
+    """invited, sent, delivered, started, completed, opted out, failed: the numbers `chorus waves` shows."""
+    with db.read() as conn:
+        invited = conn.execute(select(func.count()).select_from(I).where(I.c.wave_id == wave_id)).scalar()
+        by_status = dict(conn.execute(
+            select(M.c.status, func.count(func.distinct(M.c.invitation_id)))
+            .join(I, I.c.id == M.c.invitation_id).where(I.c.wave_id == wave_id).group_by(M.c.status)).all())
+        conv = dict(conn.execute(
+            select(CV.c.status, func.count()).join(I, I.c.conversation_id == CV.c.id)
+            .where(I.c.wave_id == wave_id).group_by(CV.c.status)).all())
+        answered = conn.execute(
+            select(func.count(func.distinct(I.c.id))).select_from(I)
+            .join(m.Answer.__table__, m.Answer.__table__.c.conversation_id == I.c.conversation_id)
+            .where(I.c.wave_id == wave_id)).scalar()
+        opted_out = conn.execute(select(func.count()).select_from(I).join(C, C.c.id == I.c.contact_id)
+                                 .where(I.c.wave_id == wave_id, C.c.opted_out_at.is_not(None))).scalar()
+        waiting = conn.execute(select(func.count()).select_from(I)
+                               .where(I.c.wave_id == wave_id, I.c.status == "pending")).scalar()
+    sent = sum(n for st, n in by_status.items() if st in ("sent", "queued", "delivered", "read", "undelivered"))
+    return {
+        "invited": invited,
+        "sent": sent,
+        "delivered": by_status.get("delivered", 0) + by_status.get("read", 0),
+        "started": answered,
+        "completed": conv.get("completed", 0),
+        "opted out": opted_out,
+        "failed": by_status.get("failed", 0) + by_status.get("undelivered", 0),
+        "unknown": by_status.get("unknown", 0),
+        "waiting": waiting,
+    }
+
+
+def cancel_wave(db: Store, wave_id: int, now: datetime) -> int:
+    """Stop a wave: invitations not yet started and their queued messages are cancelled. Returns how many
+    invitations were cancelled; messages already handed to a provider cannot be called back."""
+    with db.write() as conn:
+        if conn.execute(update(W).where(W.c.id == wave_id).values(status="cancelled", cancelled_at=now)).rowcount == 0:
+            raise WaveError(f"no wave {wave_id}")
+        n = conn.execute(update(I).where(I.c.wave_id == wave_id, I.c.status == "pending")
+                         .values(status="cancelled", reason="wave cancelled")).rowcount
+        inv_ids = select(I.c.id).where(I.c.wave_id == wave_id).scalar_subquery()
+        conn.execute(update(M).where(M.c.invitation_id.in_(inv_ids), M.c.status.in_(("pending", "retry")))
+                     .values(status="cancelled", error_code="wave cancelled"))
+    return n
+
+
+def send_now(db: Store, survey_id: str, now: datetime) -> WaveResult:
+    """A wave of `survey_id` made by hand, going out now (quiet hours still apply per contact)."""
+    return create_wave(db, survey_id, now, now, kind="manual")

@@ -1,0 +1,352 @@
+"""Scheduled waves, the outbox worker, reminders, expiry and the clock's lease, with a frozen clock, on
+SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from surveys import admin
+from surveys import models as m
+from surveys.channels import ChannelError
+from surveys.housekeeping import expire_stale, hold_lease, send_reminders
+from surveys.loader import load_survey_text
+from surveys.outbox import Worker, claim, recover
+from surveys.service import InboundMessage, handle_inbound
+from surveys.waves import cancel_wave, create_wave, due_waves, wave_counts
+
+ROOT = Path(__file__).resolve().parent.parent
+UTC = timezone.utc
+PANTRY = (ROOT / "tests" / "transcripts" / "surveys" / "pantry.yaml").read_text()
+
+
+def survey_text(extra: str = "", sid: str = "pantry") -> str:
+    return PANTRY.replace("id: pantry", f"id: {sid}").replace("expire_after_hours: 24", "expire_after_hours: 24\n" + extra)
+
+
+class Recorder:
+    """A channel that records what it sends; can be told to fail."""
+
+    def __init__(self, name="local"):
+        self.name = name
+        self.sent: list[tuple[str, str]] = []
+        self.fail: ChannelError | None = None
+        self.ids = itertools.count(1)
+
+    def send(self, address, message):
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append((address, message.text))
+        return f"{self.name}-{next(self.ids)}"
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def world(db):
+    """Three organisations, people on two channels, a survey loaded at T0 (a Monday, 10:00 UTC = 10:00 GMT)."""
+    t0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    admin.add_organisation(db, "Riverside Pantry", "PANTRY", t0)
+    admin.add_organisation(db, "Northside Youth", "YOUTH", t0)
+    admin.add_organisation(db, "Lisbon Housing", "LISBON", t0, timezone="Europe/Lisbon")
+    return db, t0
+
+
+def load(db, now, extra="", sid="pantry"):
+    admin.load_survey(db, load_survey_text(survey_text(extra, sid), f"{sid}.yaml"), now)
+
+
+def consent(db, contact_id):
+    with db.write() as conn:
+        conn.execute(update(m.Enrolment.__table__).where(m.Enrolment.__table__.c.contact_id == contact_id)
+                     .values(consent_status="given", consent_participate=True))
+
+
+def person(db, now, number, org="PANTRY", channel="sms", given=True, **kw):
+    contact_id = admin.add_participant(db, channel, number, org, now, **kw)
+    if given:
+        consent(db, contact_id)
+    return contact_id
+
+
+def invitations(db, wave_id):
+    with db.read() as conn:
+        return conn.execute(select(m.Invitation.contact_id, m.Invitation.language, m.Invitation.not_before,
+                                   m.Invitation.status).where(m.Invitation.wave_id == wave_id)
+                            .order_by(m.Invitation.contact_id)).all()
+
+
+# ---- the snapshot ----------------------------------------------------------------------------------
+def test_a_wave_invites_each_eligible_person_once(world):
+    db, t0 = world
+    load(db, t0, "audience: {organisations: [PANTRY, YOUTH], channels: [sms]}")
+    a = person(db, t0, "+447700900001", "PANTRY")
+    person(db, t0, "+447700900001", "YOUTH")  # same number, second organisation: still one invitation
+    b = person(db, t0, "+447700900002", "YOUTH", given=False)  # imported, consent pending: asked first
+    person(db, t0, "+447700900003", "LISBON")  # organisation not in the audience
+    person(db, t0, "123456", "PANTRY", channel="telegram")  # channel not in the audience
+    stopped = person(db, t0, "+447700900004", "PANTRY")
+    with db.write() as conn:
+        conn.execute(update(m.Contact.__table__).where(m.Contact.__table__.c.id == stopped).values(opted_out_at=t0))
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    result = create_wave(db, "pantry", at, t0)
+    assert result.created and result.invited == 2
+    assert [r.contact_id for r in invitations(db, result.wave_id)] == [a, b]
+    again = create_wave(db, "pantry", at, t0)
+    assert not again.created and again.wave_id == result.wave_id and again.invited == 2
+
+
+def test_tags_and_languages_filter_the_audience(world):
+    db, t0 = world
+    load(db, t0, "audience: {tags: [youth], languages: [es]}")
+    a = person(db, t0, "+447700900001", tags=["youth"], language="es")
+    person(db, t0, "+447700900002", tags=["youth"], language="en")
+    person(db, t0, "+447700900003", tags=["adults"], language="es")
+    wave = create_wave(db, "pantry", t0 + timedelta(hours=2), t0)
+    assert [(r.contact_id, r.language) for r in invitations(db, wave.wave_id)] == [(a, "es")]
+
+
+def test_fatigue_counts_any_survey_by_any_organisation(world):
+    db, t0 = world
+    load(db, t0, sid="pantry")
+    load(db, t0, "schedule: {rule: 'mon 10:00', fatigue_days: 7}", sid="youth-check")
+    a = person(db, t0, "+447700900001", "PANTRY")
+    b = person(db, t0, "+447700900002", "YOUTH")
+    create_wave(db, "pantry", t0 + timedelta(hours=1), t0)  # no audience filter: asks both
+    later = t0 + timedelta(days=3)
+    wave = create_wave(db, "youth-check", later, later)
+    assert invitations(db, wave.wave_id) == [] and wave.skipped == {"fatigue": 2}
+    much_later = t0 + timedelta(days=8)
+    assert {r.contact_id for r in invitations(db, create_wave(db, "youth-check", much_later, much_later).wave_id)} == {a, b}
+
+
+@pytest.mark.parametrize("at, tz, expected", [
+    # 10:00 London: not quiet, goes at once
+    (datetime(2026, 11, 23, 10, 0, tzinfo=UTC), "Europe/London", datetime(2026, 11, 23, 10, 0, tzinfo=UTC)),
+    # 22:30 London: waits until 09:00 the next morning
+    (datetime(2026, 11, 23, 22, 30, tzinfo=UTC), "Europe/London", datetime(2026, 11, 24, 9, 0, tzinfo=UTC)),
+    # 06:00 UTC in summer = 07:00 BST: waits until 09:00 BST = 08:00 UTC
+    (datetime(2026, 7, 6, 6, 0, tzinfo=UTC), "Europe/London", datetime(2026, 7, 6, 8, 0, tzinfo=UTC)),
+])
+def test_quiet_hours_hold_invitations_in_the_contacts_timezone(world, at, tz, expected):
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    wave = create_wave(db, "pantry", at, min(at, t0))
+    assert invitations(db, wave.wave_id)[0].not_before == expected
+
+
+def test_busy_people_are_not_invited_again(world):
+    db, t0 = world
+    load(db, t0)
+    a = person(db, t0, "+447700900001")
+    worker = Worker(db, {"sms": Recorder("sms")}, clock=Clock(t0 + timedelta(hours=2)))
+    create_wave(db, "pantry", t0 + timedelta(hours=2), t0)
+    worker.run_once()
+    second = create_wave(db, "pantry", t0 + timedelta(hours=3), t0 + timedelta(hours=3))
+    assert second.skipped == {"busy": 1} and invitations(db, second.wave_id) == [] and a
+
+
+# ---- the worker ------------------------------------------------------------------------------------
+def test_worker_sends_each_invitation_once_and_the_conversation_continues(world):
+    db, t0 = world
+    load(db, t0)
+    a = person(db, t0, "+447700900001")
+    b = person(db, t0, "+447700900002", given=False)
+    sms = Recorder("sms")
+    clock = Clock(t0 + timedelta(hours=2))
+    worker = Worker(db, {"sms": sms}, clock=clock)
+    wave = create_wave(db, "pantry", clock.now, t0)
+    while worker.run_once():
+        pass
+    assert sorted(sms.sent) == sorted([
+        ("+447700900001", "Hi from Riverside Pantry! 5 quick questions about your pantry visit."),
+        ("+447700900001", "How was your visit?"),
+        ("+447700900002", "Riverside Pantry would like to send you a few short questions now and then, to hear what "
+                          "you think of their services. Answers are kept securely and used only to improve services. "
+                          "Do you agree to take part?"),
+    ])
+    assert worker.run_once() == 0 and len(sms.sent) == 3
+    reply = handle_inbound(db, InboundMessage("sms", "+447700900001", "in-1", "4"), clock.now)
+    assert reply.replies[0].text == "How did you get here?"
+    counts = wave_counts(db, wave.wave_id)
+    assert counts["invited"] == 2 and counts["sent"] == 2 and counts["started"] == 1 and counts["failed"] == 0
+    assert a and b
+
+
+def test_temporary_errors_back_off_and_permanent_errors_mark_the_person(world):
+    db, t0 = world
+    load(db, t0)
+    a = person(db, t0, "+447700900001")
+    sms = Recorder("sms")
+    clock = Clock(t0 + timedelta(hours=2))
+    worker = Worker(db, {"sms": sms}, clock=clock)
+    create_wave(db, "pantry", clock.now, t0)
+    sms.fail = ChannelError("twilio 503", permanent=False, code="503")
+    worker.run_once()
+    with db.read() as conn:
+        rows = conn.execute(select(m.Message.status, m.Message.attempts, m.Message.not_before)
+                            .where(m.Message.purpose == "invitation").order_by(m.Message.id)).all()
+    assert rows[0].status == "retry" and rows[0].attempts == 1 and rows[0].not_before > clock.now
+    assert worker.run_once() == 0  # not yet due
+    clock.now += timedelta(minutes=5)
+    sms.fail = ChannelError("twilio 400", permanent=True, code="21610", effect="opted_out")
+    worker.run_once()
+    with db.session() as s:
+        assert s.get(m.Contact, a).opted_out_at is not None
+        statuses = s.scalars(select(m.Message.status).where(m.Message.purpose == "invitation")).all()
+    assert "failed" in statuses and "cancelled" in statuses  # the rest of the invitation is not sent
+
+
+def test_a_dead_workers_rows_are_requeued_or_marked_unknown_never_resent_blindly(world):
+    db, t0 = world
+    load(db, t0)
+    for i in range(3):
+        person(db, t0, f"+44770090000{i}")
+    clock = Clock(t0 + timedelta(hours=2))
+    create_wave(db, "pantry", clock.now, t0)
+    from surveys.outbox import start_due_invitations
+
+    start_due_invitations(db, clock.now, 100)
+    rows = claim(db, "dead-worker", clock.now, 100, ("sms",))
+    assert len(rows) == 6
+    with db.write() as conn:  # it had started one send when it died
+        conn.execute(update(m.Message.__table__).where(m.Message.__table__.c.id == rows[0].id).values(status="sending"))
+    assert recover(db, {"sms": Recorder("sms")}, clock.now) == {"requeued": 0, "reconciled": 0, "unknown": 0}
+    clock.now += timedelta(minutes=3)
+    assert recover(db, {"sms": Recorder("sms")}, clock.now) == {"requeued": 5, "reconciled": 0, "unknown": 1}
+    sms = Recorder("sms")
+    worker = Worker(db, {"sms": sms}, clock=clock)
+    while worker.run_once():
+        pass
+    assert len(sms.sent) == 5
+
+
+def test_reconcile_asks_the_provider_instead_of_guessing(world):
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    clock = Clock(t0 + timedelta(hours=2))
+    create_wave(db, "pantry", clock.now, t0)
+    from surveys.outbox import start_due_invitations
+
+    start_due_invitations(db, clock.now, 100)
+    rows = claim(db, "dead", clock.now, 100, ("sms",))
+    with db.write() as conn:
+        conn.execute(update(m.Message.__table__).where(m.Message.__table__.c.id.in_([r.id for r in rows]))
+                     .values(status="sending"))
+
+    class Reconciling(Recorder):
+        def reconcile(self, address, since):
+            return "SMfound" if not hasattr(self, "asked") and not setattr(self, "asked", True) else None
+
+    clock.now += timedelta(minutes=3)
+    assert recover(db, {"sms": Reconciling("sms")}, clock.now) == {"requeued": 1, "reconciled": 1, "unknown": 0}
+
+
+def test_cancelling_a_wave_stops_what_has_not_gone(world):
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    person(db, t0, "+447700900002")
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    wave = create_wave(db, "pantry", night, t0)
+    assert cancel_wave(db, wave.wave_id, t0) == 2
+    sms = Recorder("sms")
+    Worker(db, {"sms": sms}, clock=Clock(night + timedelta(hours=12))).run_once()
+    assert sms.sent == []
+
+
+# ---- the clock -------------------------------------------------------------------------------------
+def test_only_one_clock_leads_and_a_silent_leader_is_replaced(world):
+    db, t0 = world
+    ttl = timedelta(seconds=90)
+    assert hold_lease(db, "clock", "a", t0, ttl)
+    assert not hold_lease(db, "clock", "b", t0 + timedelta(seconds=30), ttl)
+    assert hold_lease(db, "clock", "a", t0 + timedelta(seconds=30), ttl)
+    assert hold_lease(db, "clock", "b", t0 + timedelta(seconds=121), ttl)
+    assert not hold_lease(db, "clock", "a", t0 + timedelta(seconds=130), ttl)
+
+
+def test_due_waves_are_made_once_and_downtime_is_caught_up(world):
+    db, t0 = world
+    load(db, t0, "schedule: {rule: 'daily 10:00', timezone: Europe/London}")
+    person(db, t0, "+447700900001")
+    first = due_waves(db, datetime(2026, 11, 23, 10, 0, 30, tzinfo=UTC))
+    assert [(w.created, w.invited) for w in first] == [(True, 1)]
+    assert due_waves(db, datetime(2026, 11, 23, 10, 1, tzinfo=UTC)) == []  # a second tick: nothing new
+    # Down from Monday 10:01 to Thursday 11:00: Tuesday and Wednesday were missed (older than a day), Thursday is due.
+    waves = due_waves(db, datetime(2026, 11, 26, 11, 0, tzinfo=UTC))
+    with db.read() as conn:
+        statuses = conn.execute(select(m.Wave.scheduled_for, m.Wave.status).order_by(m.Wave.scheduled_for)).all()
+    assert [(w.hour, s) for w, s in statuses] == [(10, "open"), (10, "missed"), (10, "missed"), (10, "open")]
+    assert len(waves) == 3
+
+
+def test_reminders_go_once_to_the_right_people(world):
+    db, t0 = world
+    load(db, t0, "reminders: {not_started_after_hours: 6, not_finished_after_hours: 3}")
+    person(db, t0, "+447700900001")  # will not answer
+    person(db, t0, "+447700900002")  # will start, then stop answering
+    person(db, t0, "+447700900003")  # will finish
+    clock = Clock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+    sms = Recorder("sms")
+    worker = Worker(db, {"sms": sms}, clock=clock)
+    create_wave(db, "pantry", clock.now, clock.now)
+    while worker.run_once():
+        pass
+    for text in ("4", "walk", "yes", "9", "no thanks"):
+        handle_inbound(db, InboundMessage("sms", "+447700900003", f"c-{text}", text), clock.now)
+    handle_inbound(db, InboundMessage("sms", "+447700900002", "b-1", "5"), clock.now)
+    sms.sent.clear()
+    clock.now += timedelta(hours=4)
+    assert send_reminders(db, clock.now) == 1  # the one who started: after 3 hours
+    clock.now += timedelta(hours=3)
+    assert send_reminders(db, clock.now) == 1  # the one who never answered: after 6 hours
+    assert send_reminders(db, clock.now + timedelta(hours=1)) == 0  # never twice
+    while worker.run_once():
+        pass
+    to = sorted({a for a, _ in sms.sent})
+    assert to == ["+447700900001", "+447700900002"]
+    assert any(t.startswith("A quick reminder from Riverside Pantry") for _, t in sms.sent)
+
+
+def test_stale_conversations_expire(world):
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    clock = Clock(t0 + timedelta(hours=2))
+    create_wave(db, "pantry", clock.now, t0)
+    Worker(db, {"sms": Recorder("sms")}, clock=clock).run_once()
+    assert expire_stale(db, clock.now + timedelta(hours=23)) == 0
+    assert expire_stale(db, clock.now + timedelta(hours=25)) == 1
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(m.Conversation).where(m.Conversation.status == "expired")).scalar() == 1
+
+
+def test_stop_between_claim_and_send_stops_the_rest(world):
+    """STOP always works: a batch already claimed is not sent to someone who has since opted out."""
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    clock = Clock(t0 + timedelta(hours=2))
+    create_wave(db, "pantry", clock.now, t0)
+    from surveys.outbox import start_due_invitations
+
+    start_due_invitations(db, clock.now, 100)
+    rows = claim(db, "w1", clock.now, 100, ("sms",))
+    handle_inbound(db, InboundMessage("sms", "+447700900001", "stop-1", "STOP"), clock.now)
+    sms = Recorder("sms")
+    Worker(db, {"sms": sms}, clock=clock, worker_id="w1").send_batch(rows)
+    assert sms.sent == []
+    with db.read() as conn:
+        assert set(conn.execute(select(m.Message.status).where(m.Message.purpose == "invitation")).scalars()) == {"cancelled"}
