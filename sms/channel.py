@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -63,6 +64,21 @@ class SmsChannel:
             raise ChannelError(f"twilio: {exc}", permanent=False) from None
         except OSError as exc:
             raise ChannelError(f"network: {exc}", permanent=False) from None
+
+
+    def reconcile(self, address: str, since, message: OutgoingMessage) -> str | None:
+        """After a crash mid-send: did Twilio take this message? Lists what was sent to `address` since
+        `since` (minus a minute for clock skew) and returns the id of one with the same body, or None."""
+        body = render_sms(message)
+        try:
+            for sent in self.client.messages.list(to=address, date_sent_after=since - timedelta(minutes=1), limit=50):
+                if sent.body == body:
+                    return sent.sid
+        except TwilioRestException as exc:
+            raise classify(exc) from None
+        except (TwilioException, OSError) as exc:
+            raise ChannelError(f"twilio: {exc}", permanent=False) from None
+        return None
 
 
 def classify(exc: TwilioRestException) -> ChannelError:

@@ -52,6 +52,7 @@ class Worker:
     worker_id: str = "worker"
     batch: int = 100
     clock: Callable[[], datetime] = _utcnow
+    stale_after: timedelta = STALE_CLAIM
     sleep: Callable[[float], None] = time.sleep
 
     # ---- one round -----------------------------------------------------------------------------------
@@ -60,7 +61,7 @@ class Worker:
         number of rows handled (0 when there was nothing to do)."""
         now = self.clock()
         started = start_due_invitations(self.db, now, self.batch)
-        recover(self.db, self.channels, now)
+        recover(self.db, self.channels, now, self.stale_after)
         rows = claim(self.db, self.worker_id, now, self.batch, tuple(self.channels))
         if rows:
             self.send_batch(rows)
@@ -221,16 +222,16 @@ class _Row:
     unreachable: bool
 
 
-def recover(db: Store, channels: dict[str, Channel], now: datetime) -> dict[str, int]:
+def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after: timedelta = STALE_CLAIM) -> dict[str, int]:
     """Rows abandoned by a dead worker: 'claimed' ones go back to the queue; 'sending' ones are
     reconciled with the provider when the channel can, else marked 'unknown'."""
-    stale = now - STALE_CLAIM
+    stale = now - stale_after
     counts = {"requeued": 0, "reconciled": 0, "unknown": 0}
     with db.write() as conn:
         counts["requeued"] = conn.execute(update(M).where(M.c.status == "claimed", M.c.claimed_at < stale)
                                           .values(status="pending", claimed_by=None)).rowcount
         sending = conn.execute(
-            select(M.c.id, M.c.channel, M.c.claimed_at, C.c.address)
+            select(M.c.id, M.c.channel, M.c.claimed_at, M.c.text, M.c.payload, C.c.address)
             .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
             .where(M.c.status == "sending", M.c.claimed_at < stale)
         ).all()
@@ -240,7 +241,7 @@ def recover(db: Store, channels: dict[str, Channel], now: datetime) -> dict[str,
         found = None
         if reconcile is not None and row.address:
             try:
-                found = reconcile(row.address, row.claimed_at)
+                found = reconcile(row.address, row.claimed_at, OutgoingMessage.from_row(row.text or "", row.payload))
             except ChannelError:
                 found = None
                 reconcile = None  # could not ask: fall through to 'unknown'
@@ -272,6 +273,8 @@ def start_due_invitations(db: Store, now: datetime, limit: int) -> int:
             .join(W, and_(W.c.id == I.c.wave_id, W.c.status == "open"))
             .where(I.c.status == "pending", I.c.not_before <= now)
             .order_by(I.c.not_before, I.c.id).limit(limit)
+            # Several workers: each takes invitations no other worker holds (PostgreSQL; SQLite serialises).
+            .with_for_update(of=I, skip_locked=True)
         ).all()
         for inv in due:
             try:

@@ -31,6 +31,7 @@ class FakeTwilio:
     requests: list[Recorded] = field(default_factory=list)
     # destination number -> (HTTP status, Twilio error code); applied to every send to that number
     errors: dict[str, tuple[int, int]] = field(default_factory=dict)
+    created: list[dict] = field(default_factory=list)  # the messages it accepted, as Message JSON
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -46,8 +47,24 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API does: no new connection per message
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+
             def log_message(self, *args):  # keep test output clean
                 pass
+
+            def do_GET(self):
+                # Message list (what `messages.list(to=...)` asks), for reconciling after a crash.
+                from urllib.parse import parse_qs, urlsplit
+
+                parts = urlsplit(self.path)
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                fake.requests.append(Recorded(self.path, query, self.headers.get("Authorization")))
+                if parts.path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
+                    return self._reply(404, {"code": 20404, "message": "not found", "status": 404})
+                found = [msg for msg in list(fake.created) if msg["to"] == query.get("To", msg["to"])]
+                self._reply(200, {"messages": found, "next_page_uri": None, "page": 0, "page_size": 50,
+                                  "uri": parts.path, "first_page_uri": parts.path, "previous_page_uri": None})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
@@ -62,13 +79,15 @@ class FakeTwilio:
                     return self._reply(status, {"code": code, "message": ERROR_MESSAGES.get(code, "error"),
                                                 "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status})
                 sid = "SM" + uuid.uuid4().hex
-                self._reply(201, {
+                body = {
                     "sid": sid, "account_sid": fake.account_sid, "to": to, "from": form.get("From"),
                     "messaging_service_sid": form.get("MessagingServiceSid"), "body": form.get("Body"),
                     "status": "queued", "num_segments": "1", "direction": "outbound-api",
                     "api_version": "2010-04-01", "date_created": "Mon, 23 Nov 2026 10:00:00 +0000",
                     "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Messages/{sid}.json",
-                })
+                }
+                fake.created.append(body)
+                self._reply(201, body)
 
             def _reply(self, status: int, body: dict):
                 data = json.dumps(body).encode()

@@ -246,7 +246,7 @@ def test_reconcile_asks_the_provider_instead_of_guessing(world):
                      .values(status="sending"))
 
     class Reconciling(Recorder):
-        def reconcile(self, address, since):
+        def reconcile(self, address, since, message):
             return "SMfound" if not hasattr(self, "asked") and not setattr(self, "asked", True) else None
 
     clock.now += timedelta(minutes=3)
