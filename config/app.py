@@ -20,7 +20,8 @@ def _utcnow() -> datetime:
 def create_app(settings: Settings | None = None, store: Store | None = None,
                clock: Callable[[], datetime] = _utcnow) -> Flask:
     """Build the web app. Channels mount only when configured: without Twilio credentials there is no
-    /sms route and nothing fails. Tests pass their own settings, store and clock."""
+    /sms route, without TELEGRAM_WEBHOOK_URL no /telegram route, and nothing fails. Tests pass their own
+    settings, store and clock."""
     configure_logging()
     settings = settings or load_settings()
     store = store or make_store(settings)
@@ -31,10 +32,22 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     def healthz():
         with store.read() as conn:
             conn.execute(text("SELECT 1"))
-        return jsonify(ok=True, database=store.dialect, sms=settings.sms_enabled)
+        telegram = ("webhook" if settings.telegram_webhook_url else "polling") if settings.telegram_enabled else False
+        return jsonify(ok=True, database=store.dialect, sms=settings.sms_enabled, telegram=telegram)
 
     if settings.sms_enabled:
         from sms.inbound import make_blueprint
 
         app.register_blueprint(make_blueprint(store, settings.twilio_auth_token, settings.public_base_url, clock))
+    if settings.telegram_enabled:
+        from bot.channel import TelegramChannel
+
+        # No network here: the channel connects on its first call.
+        channel = TelegramChannel.from_settings(settings)
+        app.extensions["chorus"]["telegram"] = channel
+        if settings.telegram_webhook_url:
+            # Webhook mode: Telegram posts updates here (`python -m bot` registers the URL and secret).
+            from bot.webhook import make_blueprint as telegram_blueprint
+
+            app.register_blueprint(telegram_blueprint(store, channel, settings.webhook_secret(), clock))
     return app

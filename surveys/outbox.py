@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import and_, bindparam, exists, select, update
+from sqlalchemy import and_, bindparam, exists, select, text, update
 
 from surveys import models as m
 from surveys import ratelimit
@@ -82,23 +82,39 @@ class Worker:
         """Send claimed rows one at a time. Each commit records the previous row's result and marks the
         next row 'sending', so a worker never has more than one row whose outcome a crash could hide,
         at one commit per message."""
-        done: tuple | None = None  # (row, provider id or ChannelError)
-        with self.db.engine.connect().execution_options(chorus_write=True) as conn:
+        done: tuple | None = None  # (row, provider id or ChannelError), not yet recorded
+        options = {"chorus_write": True}
+        if self.db.dialect == "postgresql":
+            # Each step is one statement (or a few independent ones): let each commit on its own and save
+            # the separate COMMIT round trip, which would otherwise halve the drain rate.
+            options["isolation_level"] = "AUTOCOMMIT"
+        with self.db.engine.connect().execution_options(**options) as conn:
             for row in rows:
                 with conn.begin():
-                    if done is not None:
-                        self._record(conn, *done)
-                        done = None
                     reason = _unsendable(row)
-                    if reason:
-                        conn.execute(_CANCEL, {"row_id": row.id, "why": reason})
-                        continue
-                    if conn.execute(_MARK_SENDING, {"row_id": row.id, "worker": self.worker_id, "now": self.clock()}).rowcount != 1:
+                    if done is not None and not reason and not isinstance(done[1], ChannelError):
+                        # The common case in one statement: record the previous send, mark this one.
+                        prev, provider_id = done
+                        marked = conn.execute(_SENT_AND_MARK, {
+                            "prev": prev.id, "prev_status": "queued" if provider_id else "sent",
+                            "provider_id": provider_id or None, "next": row.id, "worker": self.worker_id,
+                            "now": self.clock()}).rowcount == 2
+                    else:
+                        if done is not None:
+                            self._record(conn, *done)
+                        if reason:
+                            conn.execute(_CANCEL, {"row_id": row.id, "why": reason})
+                            done = None
+                            continue
+                        marked = conn.execute(_MARK_SENDING, {"row_id": row.id, "worker": self.worker_id,
+                                                              "now": self.clock()}).rowcount == 1
+                    done = None
+                    if not marked:
                         # Handed to another worker by recovery, or the contact opted out or became
                         # unreachable since the claim: cancel it in the second case.
                         conn.execute(_CANCEL_IF_UNSENDABLE, {"row_id": row.id, "worker": self.worker_id})
                         continue
-                done = (row, self._send(row))
+                done = (row, self._send(row))  # outside any transaction: never hold locks over a provider call
             if done is not None:
                 with conn.begin():
                     self._record(conn, *done)
@@ -157,6 +173,17 @@ _CANCEL_IF_UNSENDABLE = update(M).where(
     M.c.id == bindparam("row_id"), M.c.status == "claimed", M.c.claimed_by == bindparam("worker"),
     exists().where(C.c.id == M.c.contact_id, (C.c.opted_out_at.is_not(None)) | (C.c.unreachable_at.is_not(None))),
 ).values(status="cancelled", error_code="contact unsendable")
+_SENT_AND_MARK = text("""
+UPDATE message SET
+    status = CASE WHEN id = :prev THEN :prev_status ELSE 'sending' END,
+    external_id = CASE WHEN id = :prev THEN :provider_id ELSE external_id END,
+    sent_at = CASE WHEN id = :prev THEN :now ELSE sent_at END,
+    claimed_at = CASE WHEN id = :next THEN :now ELSE claimed_at END
+WHERE id = :prev
+   OR (id = :next AND status = 'claimed' AND claimed_by = :worker AND NOT EXISTS (
+        SELECT 1 FROM contact WHERE contact.id = message.contact_id
+        AND (contact.opted_out_at IS NOT NULL OR contact.unreachable_at IS NOT NULL)))
+""").bindparams(bindparam("now", type_=m.UTCDateTime()))
 _CANCEL = update(M).where(M.c.id == bindparam("row_id")).values(status="cancelled", error_code=bindparam("why"))
 
 
