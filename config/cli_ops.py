@@ -117,7 +117,8 @@ def clock() -> None:
 
 @click.command("run")
 @click.option("--port", default=8000, show_default=True, help="Port for the web app (webhooks).")
-@click.option("--chat/--no-chat", default=None, help="Also chat in this terminal (default: when it is one).")
+@click.option("--chat/--no-chat", default=None,
+              help="Also chat in this terminal (default: when it is one, or when --survey or --org is given).")
 @click.option("--as", "address", default="+447700900123", show_default=True)
 @click.option("--survey", "survey_id", default=None)
 @click.option("--org", "org_code", default=None)
@@ -152,7 +153,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     click.echo(f"chorus is running: web on http://127.0.0.1:{port}, clock and worker"
                f"{', Telegram bot' if len(threads) > 2 else ''}", err=True)
     try:
-        if chat if chat is not None else sys.stdin.isatty():
+        if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
             from config.cli import chat as chat_command
 
             ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code)

@@ -6,7 +6,9 @@ import logging
 import os
 import re
 
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# International numbers (+44 7700 900123), national mobiles (07700 900123) and long digit runs; not
+# dates and times, which a looser pattern would also eat.
+_PHONE = re.compile(r"\+\d[\d\s().-]{7,}\d|\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b|\b\d{10,15}\b")
 
 
 class MaskPhoneNumbers(logging.Filter):
@@ -31,4 +33,5 @@ def configure_logging(level: str | None = None) -> None:
     if level != "DEBUG":
         # Alembic narrates every plugin it loads; the CLI says what happened in its own words.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     root._chorus_configured = True  # type: ignore[attr-defined]
