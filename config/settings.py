@@ -39,6 +39,12 @@ class Settings:
     public_base_url: str | None = None
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
+    smtp_host: str | None = None  # set: email is an outbox channel (alerts, digests)
+    smtp_port: int = 587
+    smtp_from: str = "chorus@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
     telegram_webhook_url: str | None = None  # set: webhook mode (served by the web app); unset: long polling
     telegram_webhook_secret: str | None = field(default=None, repr=False)
     telegram_api_base_url: str | None = None  # tests and fakes only, e.g. http://127.0.0.1:8081/bot
@@ -198,4 +204,10 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         public_base_url=public,
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=_int(env, "SMTP_PORT", 587),
+        smtp_from=env.get("SMTP_FROM") or "chorus@localhost",
+        smtp_username=env.get("SMTP_USERNAME") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=(env.get("SMTP_STARTTLS") or "true").lower() not in ("0", "false", "no"),
     )

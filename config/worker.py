@@ -27,6 +27,12 @@ def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, floa
 
         channels["sms"] = SmsChannel.from_settings(settings)
         rates["sms"] = settings.sms_rate_per_second
+    if settings.smtp_host:
+        from config.email_channel import EmailChannel
+
+        channels["email"] = EmailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                                         settings.smtp_username, settings.smtp_password, settings.smtp_starttls)
+        rates["email"] = None
     if settings.telegram_enabled:
         try:
             from bot.channel import TelegramChannel

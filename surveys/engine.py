@@ -31,24 +31,29 @@ class Choice:
 class OutgoingMessage:
     """Text plus optional choices. The channel decides how choices look (buttons, a numbered list).
     `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno'.
-    `ref` names what a button press on these choices answers (a question key, 'consent', 'quote', 'language')."""
+    `ref` names what a button press on these choices answers (a question key, 'consent', 'quote', 'language').
+    `subject` is for channels that have one (email)."""
 
     text: str
     choices: tuple[Choice, ...] = ()
     style: str | None = None
     ref: str | None = None
+    subject: str | None = None
 
     def to_payload(self) -> dict | None:
-        if not self.choices and self.ref is None:
+        if not self.choices and self.ref is None and self.subject is None:
             return None
-        return {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
+        payload = {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
+        if self.subject is not None:
+            payload["subject"] = self.subject
+        return payload
 
     @classmethod
     def from_row(cls, text: str, payload: dict | None) -> "OutgoingMessage":
         if not payload:
             return cls(text)
-        choices = tuple(Choice(v, label) for v, label in payload["choices"])
-        return cls(text, choices, payload.get("style"), payload.get("ref"))
+        choices = tuple(Choice(v, label) for v, label in payload.get("choices") or ())
+        return cls(text, choices, payload.get("style"), payload.get("ref"), payload.get("subject"))
 
 
 # ---- what happened ---------------------------------------------------------------------------------

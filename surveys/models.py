@@ -209,6 +209,8 @@ class Message(Base):
     # The outbox (outbound rows the worker sends): why it is sent, not before when (quiet hours, backoff),
     # what it costs against the channel's rate (SMS segments), and the claim that makes a send happen once.
     purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast
+    # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
+    to_address: Mapped[str | None] = mapped_column(String(254))
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
     not_before: Mapped[datetime | None]
     # Server defaults too: the inbound hot path inserts rows with plain SQL.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-from sqlalchemy import and_, bindparam, exists, select, text, update
+from sqlalchemy import and_, bindparam, exists, func, insert, select, text, update
 
 from surveys import models as m
 from surveys import ratelimit
@@ -206,8 +206,9 @@ WITH claimed AS (
         WHERE status IN ('pending', 'retry') AND direction = 'out' AND not_before <= %(now)s
           AND channel = ANY(%(channels)s)
         ORDER BY not_before, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-    RETURNING id, channel, contact_id, text, payload, attempts)
-SELECT claimed.*, c.address, c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL
+    RETURNING id, channel, contact_id, text, payload, attempts, to_address)
+SELECT claimed.id, claimed.channel, claimed.contact_id, claimed.text, claimed.payload, claimed.attempts,
+       COALESCE(claimed.to_address, c.address), c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL
 FROM claimed LEFT OUTER JOIN contact c ON c.id = claimed.contact_id
 """
 
@@ -223,8 +224,9 @@ def claim(db: Store, worker_id: str, now: datetime, limit: int, channels: tuple[
             cur.close()
             return sorted(rows, key=lambda r: r.id)
         found = conn.execute(
-            select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts, C.c.address,
-                   C.c.opted_out_at.is_not(None), C.c.unreachable_at.is_not(None))
+            select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts,
+                   func.coalesce(M.c.to_address, C.c.address), C.c.opted_out_at.is_not(None).is_(True),
+                   C.c.unreachable_at.is_not(None).is_(True))
             .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
             .where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.not_before <= now,
                    M.c.channel.in_(channels))
@@ -258,7 +260,8 @@ def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after:
         counts["requeued"] = conn.execute(update(M).where(M.c.status == "claimed", M.c.claimed_at < stale)
                                           .values(status="pending", claimed_by=None)).rowcount
         sending = conn.execute(
-            select(M.c.id, M.c.channel, M.c.claimed_at, M.c.text, M.c.payload, C.c.address)
+            select(M.c.id, M.c.channel, M.c.claimed_at, M.c.text, M.c.payload,
+                   func.coalesce(M.c.to_address, C.c.address).label("address"))
             .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
             .where(M.c.status == "sending", M.c.claimed_at < stale)
         ).all()
@@ -314,3 +317,18 @@ def start_due_invitations(db: Store, now: datetime, limit: int) -> int:
             conn.execute(update(I).where(I.c.id == inv.id).values(status="started", started_at=now,
                                                                   conversation_id=conv_id))
     return len(due)
+
+
+def queue(db: Store, channel: str, message: OutgoingMessage, now: datetime, *, contact_id: int | None = None,
+          to_address: str | None = None, purpose: str = "alert", not_before: datetime | None = None,
+          ) -> int:
+    """Put one message in the outbox for the worker: to a contact, or to an address that is not one (staff
+    alerts and digests by email). Returns the row id."""
+    if (contact_id is None) == (to_address is None):
+        raise ValueError("give a contact or an address, not both")
+    payload = message.to_payload()
+    with db.write() as conn:
+        return conn.execute(insert(M).values(
+            channel=channel, direction="out", contact_id=contact_id, to_address=to_address, kind="text",
+            text=message.text, payload=payload, status="pending", not_before=not_before or now,
+            purpose=purpose, created_at=now)).inserted_primary_key[0]
