@@ -9,21 +9,19 @@ machine it ran on. Every message is a real one: JOIN, consent, answers, a re-pro
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy.exc import OperationalError  # noqa: E402
+
+from benchmarks.common import PG_URL, machine, postgres_schema  # noqa: E402
 
 from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402
@@ -32,23 +30,9 @@ from surveys.loader import load_survey_file  # noqa: E402
 from surveys.service import InboundMessage, handle_inbound  # noqa: E402
 from surveys.store import Store, make_engine  # noqa: E402
 
-PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # One participant's side of the conversation with the service-experience example (NPS branch <= 6).
 SCRIPT = ["JOIN bench", "yes", "yes", "HELP", "5", "The queue was far too long and nobody explained why",
           "banana", "2", "yes", "Thanks for listening"]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-            f"{platform.system()} {platform.release()}")
 
 
 def run(store: Store, participants: int) -> list[float]:
@@ -96,23 +80,14 @@ def main() -> None:
             report("sqlite", run(store, args.participants))
             store.dispose()
         if args.backend in ("postgres", "both"):
-            schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
-            admin_engine = make_engine(PG_URL)
             try:
-                with admin_engine.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            except Exception as exc:  # noqa: BLE001 - any failure to reach the server means "skip"
+                with postgres_schema(PG_URL) as url:
+                    engine = make_engine(url)
+                    upgrade(engine)
+                    report("postgres", run(Store(settings, engine=engine), args.participants))
+                    engine.dispose()
+            except OperationalError as exc:
                 print(f"postgres   skipped: {PG_URL} does not answer ({exc.__class__.__name__})")
-                return
-            try:
-                engine = make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}")
-                upgrade(engine)
-                report("postgres", run(Store(settings, engine=engine), args.participants))
-                engine.dispose()
-            finally:
-                with admin_engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin_engine.dispose()
 
 
 if __name__ == "__main__":

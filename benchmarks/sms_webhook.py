@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from benchmarks.inbound import machine  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
 from benchmarks.minimal_sms_app import SCHEMA  # noqa: E402
 from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402

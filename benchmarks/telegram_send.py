@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.inbound import machine  # noqa: E402
+from benchmarks.common import machine  # noqa: E402
 from bot.channel import TelegramChannel  # noqa: E402
 from bot.ratelimit import RateLimiter  # noqa: E402
 from config.settings import Settings  # noqa: E402

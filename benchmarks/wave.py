@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text, update  # noqa: E402
 
-from benchmarks.inbound import machine  # noqa: E402
+from benchmarks.common import PG_URL, machine, postgres_schema  # noqa: E402
 from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from surveys import admin  # noqa: E402
@@ -35,7 +33,6 @@ from surveys.outbox import Worker, start_due_invitations  # noqa: E402
 from surveys.store import Store, make_engine  # noqa: E402
 from surveys.waves import create_wave  # noqa: E402
 
-PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # a Monday morning: no quiet hours
 
 
@@ -145,19 +142,11 @@ def main() -> None:
             run("sqlite", store, args.participants, args.drain, args.limit)
             store.dispose()
         if args.backend in ("postgres", "both"):
-            schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
-            admin_engine = make_engine(PG_URL)
-            with admin_engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                store = Store(settings, engine=make_engine(f"{PG_URL}?options=-csearch_path%3D{schema}"))
+            with postgres_schema(PG_URL) as url:
+                store = Store(settings, engine=make_engine(url))
                 upgrade(store.engine)
                 run("postgres", store, args.participants, args.drain, args.limit)
                 store.dispose()
-            finally:
-                with admin_engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin_engine.dispose()
 
 
 if __name__ == "__main__":

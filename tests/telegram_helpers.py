@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from datetime import timedelta
 from pathlib import Path
 
 from telegram import Update
@@ -17,22 +16,12 @@ from bot.ratelimit import RateLimiter
 from config.app import create_app
 from surveys.store import Store
 from tests.fake_telegram import TOKEN, FakeTelegram
+from tests.sms_helpers import Clock  # noqa: F401 - shared test clock, re-exported for the Telegram tests
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEGRAM_DATA = ROOT.parent / "shared" / "data" / "channels" / "telegram"
 PANTRY = ROOT / "tests" / "transcripts" / "surveys" / "pantry.yaml"
 SECRET = "test-webhook-secret_0123456789"
-
-
-class Clock:
-    def __init__(self, start):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **kw):
-        self.now += timedelta(**kw)
 
 
 def fast_channel(fake: FakeTelegram, **kw) -> TelegramChannel:
