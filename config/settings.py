@@ -39,6 +39,7 @@ class Settings:
     public_base_url: str | None = None
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
+    sentiment_analyzer: str = "textblob"  # textblob | vader | combined
     smtp_host: str | None = None  # set: email is an outbox channel (alerts, digests)
     smtp_port: int = 587
     smtp_from: str = "chorus@localhost"
@@ -92,6 +93,13 @@ def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
         raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(env: dict, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (env.get(name) or default).strip().lower()
+    if value not in allowed:
+        raise SettingsError(f"{name}: expected one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -204,6 +212,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         public_base_url=public,
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
+        sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("textblob", "vader", "combined"), "textblob"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=_int(env, "SMTP_PORT", 587),
         smtp_from=env.get("SMTP_FROM") or "chorus@localhost",

@@ -1,4 +1,4 @@
-"""Composition: build the store with the parts the core needs (the answer tagger comes with "Analysis")."""
+"""Composition: build the store with the parts the core needs, such as the answer tagger from analysis."""
 from __future__ import annotations
 
 from config.settings import Settings, load_settings
@@ -6,4 +6,7 @@ from surveys.store import Store
 
 
 def make_store(settings: Settings | None = None) -> Store:
-    return Store(settings or load_settings())
+    from analysis.sentiment import SentimentTagger, make_analyzer
+
+    settings = settings or load_settings()
+    return Store(settings, tagger=SentimentTagger(make_analyzer(settings.sentiment_analyzer)))

@@ -199,3 +199,26 @@ def test_textblob_accuracy_on_amazon():
     # Forced choice on two-class data: the sign of the polarity (0 counts as negative).
     correct = sum((tagger.tag(text, "en", {})["polarity"] > 0) == (label == 1) for text, label in rows)
     assert correct / len(rows) >= 0.75
+
+
+def test_free_text_answers_are_tagged_when_stored(db, now):
+    """The composition root hands the tagger to the store; the service tags free text at store time."""
+    from sqlalchemy import select
+
+    from analysis.sentiment import SentimentTagger
+    from surveys import admin
+    from surveys import models as m
+    from surveys.loader import load_survey_file
+    from surveys.service import InboundMessage, handle_inbound
+    from surveys.store import Store
+
+    store = Store(db.settings, engine=db.engine, tagger=SentimentTagger())
+    root = Path(__file__).resolve().parent.parent
+    admin.load_survey(store, load_survey_file(root / "tests/transcripts/surveys/pantry.yaml"), now)
+    admin.add_organisation(store, "Riverside Pantry", "PANTRY", now, welcome_survey="pantry")
+    for i, text in enumerate(["JOIN pantry", "yes", "no", "1", "The staff were rude and the food was awful"]):
+        handle_inbound(store, InboundMessage("local", "+447700900123", f"s{i}", text), now)
+    with store.read() as conn:
+        tags = dict(conn.execute(select(m.Answer.question_key, m.Answer.tags)).all())
+    assert tags["visit"] is None  # a number is not free text
+    assert tags["why_low"]["label"] == "negative" and tags["why_low"]["analyzer"].startswith("textblob")
