@@ -217,7 +217,7 @@ def find_contact(db: Store, channel: str, address: str) -> int | None:
 
 # ---- export ----------------------------------------------------------------------------------------
 EXPORT_COLUMNS = ("answer_id", "answered_at", "organisation", "survey", "survey_version", "question", "question_type",
-                  "status", "value", "text", "language", "participant")
+                  "status", "value", "text", "language", "sentiment", "participant")
 
 
 def export_answers(db: Store, survey_id: str | None = None) -> Iterator[list[str]]:
@@ -239,4 +239,5 @@ def export_answers(db: Store, survey_id: str | None = None) -> Iterator[list[str
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",
                    "" if number is None else str(number), answer.question_key or "", answer.question_type or "",
-                   answer.status, value, answer.raw_text or "", answer.language, who]
+                   answer.status, value, answer.raw_text or "", answer.language,
+                   (answer.tags or {}).get("label", ""), who]

@@ -101,6 +101,8 @@ def test_piped_chat_is_scriptable_and_export_has_no_addresses(env):
     assert lines[-1] == "< Thank you, that really helps. Take care, and speak next week."
     export = run("export", "answers", "--format", "csv").output
     assert "The advice line was really helpful" in export and "P0001" in export
+    assert export.splitlines()[0].endswith(",language,sentiment,participant")
+    assert "The advice line was really helpful,en,positive,P0001" in export  # tagged when stored
     assert "7700900123" not in export
 
 
