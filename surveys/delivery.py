@@ -67,7 +67,7 @@ def record_failure(db: Store, message_id: int, contact_id: int, exc: ChannelErro
     status = "failed" if exc.permanent else "retry"
     with db.write() as conn:
         conn.execute(update(M).where(M.c.id == message_id).values(status=status, error_code=exc.code))
-        _apply_effect(conn, contact_id, exc.effect, exc.code, now)
+        apply_effect(conn, contact_id, exc.effect, exc.code, now)
     log.info("send of message %s failed (%s, code %s, %s)", message_id, status, exc.code, exc.effect or "no effect")
 
 
@@ -86,7 +86,7 @@ def record_status(db: Store, channel: str, provider_id: str, status: str, error_
         if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(row.status, 0):
             conn.execute(update(M).where(M.c.id == row.id).values(status=status, error_code=error_code or None))
         if status in FINAL_FAILURES and row.contact_id is not None:
-            _apply_effect(conn, row.contact_id, effect_of(error_code), error_code, now)
+            apply_effect(conn, row.contact_id, effect_of(error_code), error_code, now)
     return True
 
 
@@ -98,7 +98,7 @@ def effect_of(code: str | None) -> str | None:
     return None
 
 
-def _apply_effect(conn, contact_id: int, effect: str | None, code: str | None, now: datetime) -> None:
+def apply_effect(conn, contact_id: int, effect: str | None, code: str | None, now: datetime) -> None:
     if effect == "opted_out":
         # They said STOP to the carrier; honour it everywhere, as if they had said it to us.
         conn.execute(update(C).where(C.c.id == contact_id, C.c.opted_out_at.is_(None)).values(opted_out_at=now))

@@ -22,7 +22,7 @@ from sqlalchemy import and_, bindparam, exists, func, insert, select, text, upda
 from surveys import models as m
 from surveys import ratelimit
 from surveys.channels import Channel, ChannelError
-from surveys.delivery import _apply_effect
+from surveys.delivery import apply_effect
 from surveys.engine import OutgoingMessage
 from surveys.service import ServiceError, start_in
 from surveys.store import Store
@@ -119,9 +119,6 @@ class Worker:
                 with conn.begin():
                     self._record(conn, *done)
 
-    def send_one(self, row: "_Row") -> None:
-        self.send_batch([row])
-
     def _send(self, row: "_Row"):
         channel = self.channels[row.channel]
         message = OutgoingMessage.from_row(row.text or "", row.payload)
@@ -148,7 +145,7 @@ class Worker:
             conn.execute(update(M).where(M.c.id == row.id).values(
                 status="failed", attempts=attempts, error_code=exc.code or ("permanent" if exc.permanent else "retries")))
             if row.contact_id is not None:
-                _apply_effect(conn, row.contact_id, exc.effect, exc.code, now)
+                apply_effect(conn, row.contact_id, exc.effect, exc.code, now)
                 if exc.effect:
                     # Nothing more can reach them: the rest of what was queued for them is cancelled.
                     conn.execute(update(M).where(M.c.contact_id == row.contact_id,
