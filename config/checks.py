@@ -11,12 +11,20 @@ from surveys.loader import lint_survey
 MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
-def survey_warnings(survey: Survey) -> list[str]:
+def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None) -> list[str]:
+    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones)."""
     warnings = list(lint_survey(survey))
+    if safeguarding_languages is None:
+        from analysis.safeguarding import Safeguarding
+
+        safeguarding_languages = Safeguarding().languages()
     for lang in survey.languages:
         if lang not in messages.TEXTS:
             warnings.append(f"languages: Chorus has no translation of its own messages (consent, help, "
                             f"re-prompts) for {lang!r}; those will be sent in English")
+        if lang.lower().replace("_", "-").split("-")[0] not in safeguarding_languages:
+            warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
+                            f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
     warnings.extend(sms_length_warnings(survey))
     return warnings
 

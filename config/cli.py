@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from config.settings import SettingsError
+from config.settings import SettingsError, load_settings
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "surveys" / "examples"
 
@@ -76,10 +76,15 @@ def _load_files(files) -> list:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def surveys_validate(files) -> None:
     """Check survey files; print every problem with its file, path and reason, and warnings."""
+    from analysis.safeguarding import LexiconError, Safeguarding
     from config.checks import survey_warnings
 
+    try:
+        lexicons = Safeguarding(load_settings().safeguarding_lexicon_dir).languages()
+    except (SettingsError, LexiconError) as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
     for path, survey in _load_files(files):
-        warnings = survey_warnings(survey)
+        warnings = survey_warnings(survey, lexicons)
         for w in warnings:
             click.echo(f"{Path(path).name}: warning: {w}")
         click.echo(f"{Path(path).name}: ok ({survey.id} v{survey.version}, {len(survey.questions)} questions, "
@@ -291,19 +296,23 @@ def export() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @click.option("--survey", "survey_id", default=None)
 @click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
-def export_answers_cmd(fmt, survey_id, out) -> None:
-    """Export answers (participants as pseudonyms P0001..., never addresses)."""
+@click.option("--no-redact", "no_redact", is_flag=True,
+              help="Keep phone numbers, emails, postcodes and names in the text (backbone staff only; never share).")
+def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
+    """Export answers (participants as pseudonyms P0001..., never addresses; personal details in the text
+    masked)."""
+    from analysis.redact import redact
     from surveys.admin import export_answers
 
     writer = csv.writer(out)
-    for row in export_answers(_store(), survey_id):
+    for row in export_answers(_store(), survey_id, None if no_redact else redact):
         writer.writerow(row)
 
 
 def _register_operations() -> None:
-    from config.cli_ops import COMMANDS
+    from config import cli_analysis, cli_ops
 
-    for command in COMMANDS:
+    for command in cli_ops.COMMANDS + cli_analysis.COMMANDS:
         main.add_command(command)
 
 

@@ -40,6 +40,7 @@ class Settings:
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
     sentiment_analyzer: str = "textblob"  # textblob | vader | combined
+    safeguarding_lexicon_dir: Path | None = None  # <lang>.yaml files that add to (or replace) the shipped lexicons
     smtp_host: str | None = None  # set: email is an outbox channel (alerts, digests)
     smtp_port: int = 587
     smtp_from: str = "chorus@localhost"
@@ -81,6 +82,16 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def _existing_dir(env: dict, name: str) -> Path | None:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise SettingsError(f"{name}: {raw!r} is not a directory")
+    return path
 
 
 def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
@@ -213,6 +224,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
         sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("textblob", "vader", "combined"), "textblob"),
+        safeguarding_lexicon_dir=_existing_dir(env, "SAFEGUARDING_LEXICON_DIR"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=_int(env, "SMTP_PORT", 587),
         smtp_from=env.get("SMTP_FROM") or "chorus@localhost",

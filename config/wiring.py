@@ -1,12 +1,19 @@
 """Composition: build the store with the parts the core needs, such as the answer tagger from analysis."""
 from __future__ import annotations
 
-from config.settings import Settings, load_settings
+from config.settings import Settings, SettingsError, load_settings
 from surveys.store import Store
 
 
 def make_store(settings: Settings | None = None) -> Store:
+    from analysis.safeguarding import LexiconError, Safeguarding
     from analysis.sentiment import SentimentTagger, make_analyzer
+    from analysis.tagger import AnswerAnalysis
 
     settings = settings or load_settings()
-    return Store(settings, tagger=SentimentTagger(make_analyzer(settings.sentiment_analyzer)))
+    try:
+        safeguarding = Safeguarding(settings.safeguarding_lexicon_dir)
+    except LexiconError as exc:   # a broken lexicon stops the service at start, naming file, key and problem
+        raise SettingsError(f"safeguarding lexicon: {exc}") from None
+    tagger = AnswerAnalysis(SentimentTagger(make_analyzer(settings.sentiment_analyzer)), safeguarding)
+    return Store(settings, tagger=tagger)

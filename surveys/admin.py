@@ -217,11 +217,14 @@ def find_contact(db: Store, channel: str, address: str) -> int | None:
 
 # ---- export ----------------------------------------------------------------------------------------
 EXPORT_COLUMNS = ("answer_id", "answered_at", "organisation", "survey", "survey_version", "question", "question_type",
-                  "status", "value", "text", "language", "sentiment", "participant")
+                  "status", "value", "text", "language", "sentiment", "sentiment_by_person", "participant")
 
 
-def export_answers(db: Store, survey_id: str | None = None) -> Iterator[list[str]]:
-    """Rows for a CSV export. Participants appear as a per-export-stable pseudonym, never an address."""
+def export_answers(db: Store, survey_id: str | None = None,
+                   redact: Callable[[str], str] | None = None) -> Iterator[list[str]]:
+    """Rows for a CSV export. Participants appear as a per-export-stable pseudonym, never an address; free text
+    goes through `redact` (phone numbers, emails, postcodes, names masked) when given. `sentiment` is the
+    machine's label; `sentiment_by_person` a staff correction, if any."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -233,11 +236,14 @@ def export_answers(db: Store, survey_id: str | None = None) -> Iterator[list[str
     yield list(EXPORT_COLUMNS)
     with db.session() as s:
         pseudonyms: dict[int, str] = {}
+        latest = select(func.max(m.AnswerLabel.id)).group_by(m.AnswerLabel.answer_id)
+        people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
+                                .where(m.AnswerLabel.id.in_(latest))).all())
         for answer, org_code, number in s.execute(q):
             who = pseudonyms.setdefault(answer.contact_id, f"P{len(pseudonyms) + 1:04d}")
             value = answer.value_text if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",
                    "" if number is None else str(number), answer.question_key or "", answer.question_type or "",
-                   answer.status, value, answer.raw_text or "", answer.language,
-                   (answer.tags or {}).get("label", ""), who]
+                   answer.status, value, (redact or str)(answer.raw_text or ""), answer.language,
+                   (answer.tags or {}).get("label", ""), people.get(answer.id, ""), who]

@@ -74,6 +74,8 @@ STATEMENTS.update({
     "insert_enrolment": _insert("enrolment", ("contact_id", "organisation_id", "consent_status", "consent_participate",
                                               "consent_quote", "source", "tags", "created_at")),
     "current_version": "SELECT current_version_id FROM survey WHERE id = :survey_id",
+    "conversation_numbers": "SELECT question_key, question_type, value_num FROM answer WHERE conversation_id = :conv_id "
+    "AND status = 'answered' AND value_num IS NOT NULL ORDER BY id",
     "recent_reply_to_hash": "SELECT id FROM message WHERE address_hash = :hash AND direction = 'out' "
     "AND created_at > :since LIMIT 1",
 })

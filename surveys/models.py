@@ -312,3 +312,78 @@ class RateSlot(Base):
     __tablename__ = "rate_slot"
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
+# ---- Analysis: staff corrections, safeguarding flags and contacts, theme decisions, re-tag runs -------------
+class AnswerLabel(Base):
+    """A person's sentiment label for an answer, kept beside the machine's tag (never overwriting it).
+    The latest row per answer is the one that counts; earlier rows are the history."""
+
+    __tablename__ = "answer_label"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(16))
+    by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Flag(Base):
+    """A safeguarding flag: an answer a person must read. Created with the answer, in the same transaction,
+    with its alerts; never closed automatically. The answer link is cut (not the flag) when the person's data
+    is erased, so the record that a flag was raised and how it was handled survives."""
+
+    __tablename__ = "flag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("answer.id", ondelete="SET NULL"), unique=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[str | None] = mapped_column(String(64))
+    categories: Mapped[list[Any]]
+    rules: Mapped[list[Any]]
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
+    created_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SafeguardingContact(Base):
+    """Who hears about a flag at once: an email address or a Telegram chat, per organisation (or, with no
+    organisation, for answers that belong to none)."""
+
+    __tablename__ = "safeguarding_contact"
+    __table_args__ = (UniqueConstraint("organisation_id", "channel", "address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # email | telegram
+    address: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+
+
+class ThemeAlias(Base):
+    """A staff decision about a theme: the key (as `chorus themes list` shows it) is counted under `name`.
+    Several keys with one name merge them; one key with a new name renames it. survey_id '' is every survey."""
+
+    __tablename__ = "theme_alias"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(64), default="")
+    key: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120))
+    by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class RetagRun(Base):
+    """Progress of `chorus analysis retag`: answers are re-tagged in id order and `last_answer_id` is
+    committed with each batch, so an interrupted run resumes where it stopped."""
+
+    __tablename__ = "retag_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analyzer: Mapped[str] = mapped_column(String(120))
+    since: Mapped[datetime | None]
+    survey_id: Mapped[str | None] = mapped_column(String(64))
+    last_answer_id: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from surveys import engine, messages
+from surveys import engine, flags, messages
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.engine import ConversationView, Inbound, OutgoingMessage, Session, Step
@@ -309,16 +309,58 @@ def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | N
     survey = conv.survey if conv else None
     num, txt = _answer_values(value)
     enrolment_id = conv.enrolment if conv else enrolment
+    organisation_id = contact.organisation_of(enrolment_id)
     tags = None
-    if db.tagger is not None and raw and (qtype in (None, "text") or status == "unparsed"):
-        tags = db.tagger.tag(raw, language, {"question": question, "survey": survey.id if survey else None})
-    db.hot.execute(conn, "insert_answer", dict(
+    if db.tagger is not None and raw:
+        tags = db.tagger.tag(raw, language, tag_context(db, conn, survey, conv_id, question, qtype, status, language))
+    answer_id = db.hot.execute(conn, "insert_answer", dict(
         conversation_id=conv_id, contact_id=contact.id, enrolment_id=enrolment_id,
-        organisation_id=contact.organisation_of(enrolment_id), survey_id=survey.id if survey else None,
+        organisation_id=organisation_id, survey_id=survey.id if survey else None,
         survey_version_id=conv.version_id if conv else None, message_id=message_id, question_key=question,
         question_type=qtype, status=status, raw_text=raw, value_num=num, value_text=txt, language=language,
         answered_at=db.hot.time_in(now), tags=db.hot.json_in(tags),
     ))
+    if tags and tags.get("flag"):
+        flags.raise_flag(db, conn, answer_id, organisation_id, survey.id if survey else None, tags["flag"], now)
+
+
+def tag_context(db: Store, conn, survey, conv_id, question, qtype, status, language) -> dict:
+    """What the tagger may use beside the text: whether it is free text (sentiment is only for free text;
+    safeguarding reads every answer), the question asked, and the conversation's numeric answers so far,
+    each as a fraction 0..1 of its scale (yes = 1, no = 0)."""
+    ctx: dict = {"question": question, "survey": survey.id if survey else None,
+                 "free_text": qtype in (None, "text") or status == "unparsed"}
+    if survey is None or not ctx["free_text"]:
+        return ctx
+    try:
+        q = survey.question(question) if question else None
+    except KeyError:
+        q = None
+    if q is not None:
+        prompt = q.prompt.get(language) or next(iter(q.prompt.values()), "")
+        ctx["question_text"] = prompt
+    if conv_id is not None:
+        scores = {}
+        for key, kind, value in db.hot.fetchall(conn, "conversation_numbers", {"conv_id": conv_id}):
+            fraction = _fraction(survey, key, kind, value)
+            if fraction is not None:
+                scores[key] = fraction
+        ctx["scores"] = scores
+    return ctx
+
+
+def _fraction(survey, key: str, kind: str, value: float) -> float | None:
+    if kind == "yesno":
+        return 1.0 if value else 0.0
+    if kind not in ("scale", "nps"):
+        return None
+    try:
+        q = survey.question(key)
+    except KeyError:
+        return None
+    if q.min is None or q.max is None or q.max <= q.min:
+        return None
+    return max(0.0, min(1.0, (value - q.min) / (q.max - q.min)))
 
 
 def _save_conversation(db: Store, conn, before: Session, after: Session, conv_id, now) -> None:

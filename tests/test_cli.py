@@ -101,8 +101,8 @@ def test_piped_chat_is_scriptable_and_export_has_no_addresses(env):
     assert lines[-1] == "< Thank you, that really helps. Take care, and speak next week."
     export = run("export", "answers", "--format", "csv").output
     assert "The advice line was really helpful" in export and "P0001" in export
-    assert export.splitlines()[0].endswith(",language,sentiment,participant")
-    assert "The advice line was really helpful,en,positive,P0001" in export  # tagged when stored
+    assert export.splitlines()[0].endswith(",language,sentiment,sentiment_by_person,participant")
+    assert "The advice line was really helpful,en,positive,,P0001" in export  # tagged when stored
     assert "7700900123" not in export
 
 
@@ -115,5 +115,69 @@ def test_validate_warns_when_a_prompt_costs_more_than_three_sms_segments(tmp_pat
     result = run("surveys", "validate", str(survey))
     assert result.exit_code == 0
     assert "weekly.yaml: warning: questions[3].prompt.en: 4 SMS segments as sent (GSM-7" in result.output
+    # English ships a safeguarding lexicon and Spanish does not yet: the examples' Spanish is warned about...
+    examples = run("surveys", "validate", *EXAMPLES)
+    warnings = [line for line in examples.output.splitlines() if "warning" in line]
+    assert warnings and all("no safeguarding lexicon for 'es'" in w for w in warnings)
+
+
+def test_validate_stops_warning_once_a_language_has_a_safeguarding_lexicon(tmp_path, env, monkeypatch):
+    lexicons = tmp_path / "lexicons"
+    lexicons.mkdir()
+    (lexicons / "es.yaml").write_text("risks:\n  suicide:\n    quiero_morir:\n      - (quiero/kiero) morir*\n")
+    monkeypatch.setenv("SAFEGUARDING_LEXICON_DIR", str(lexicons))
     clean = run("surveys", "validate", *EXAMPLES)
-    assert "warning" not in clean.output
+    assert clean.exit_code == 0 and "warning" not in clean.output
+    (lexicons / "es.yaml").write_text("risks:\n  suicide:\n    quiero_morir:\n      - <nadie> morir\n")
+    broken = run("surveys", "validate", *EXAMPLES)
+    assert broken.exit_code != 0 and "es.yaml: risks.suicide.quiero_morir[1]" in broken.output
+
+
+def _chat(env, address, script, survey=None):
+    args = [CHORUS, "chat", "--as", address] + (["--survey", survey] if survey else [])
+    proc = subprocess.run(args, input=script, capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_flags_labels_retag_and_themes_from_the_command_line(env):
+    setup_demo()
+    assert "no safeguarding contacts" in run("flags", "contacts", "list").output
+    added = run("flags", "contacts", "add", "--org", "demo", "--email", "lead@demo.example")
+    assert added.exit_code == 0 and "added: email lead@demo.example for demo" in added.output
+    assert "SMTP_HOST is not set" in added.output            # told that email alerts will wait
+    assert run("flags", "contacts", "add", "--email", "x@y.example", "--telegram-chat", "1").exit_code == 2
+    _chat(env, "+447700900123", "JOIN demo\nyes\nno\n")
+    _chat(env, "+447700900123", "4\nyes\ni dont want to be here anymore\n", survey="weekly-checkin")
+    _chat(env, "+447700900124", "JOIN demo\nyes\nno\n")
+    _chat(env, "+447700900124", "5\nyes\nthe waiting times were long\n", survey="weekly-checkin")
+    listing = run("flags", "list").output
+    assert "#1" in listing and "Demo Partnership" in listing and "suicide" in listing
+    assert "want to be here" not in listing                    # lists never show the words
+    shown = run("flags", "show", "1").output
+    assert "i dont want to be here anymore" in shown and "why: suicide." in shown
+    refused = run("flags", "close", "1", "--by", "Sam", "--note", " ")
+    assert refused.exit_code == 1 and "never closed without a note" in refused.output
+    assert "closed by Sam" in run("flags", "close", "1", "--by", "Sam", "--note", "Called back; safe.").output
+    assert run("flags", "list").output.strip() == "no open flags"
+    assert "closed" in run("flags", "list", "--all").output
+
+    export = run("export", "answers").output.splitlines()
+    waiting = next(line for line in export if "waiting times" in line)
+    answer_id = waiting.split(",")[0]
+    labelled = run("analysis", "label", answer_id, "negative", "--by", "Sam")
+    assert labelled.exit_code == 0 and "labelled negative by Sam" in labelled.output
+    assert run("analysis", "label", answer_id, "meh", "--by", "Sam").exit_code == 1
+    accuracy = run("analysis", "accuracy").output
+    assert "compared: 1;" in accuracy and "Cohen's kappa" in accuracy
+    retag = run("analysis", "retag", "--batch", "1")
+    assert retag.exit_code == 0 and "2 of 2 answers re-tagged with" in retag.output
+    assert "resumed" in run("analysis", "retag", "--batch", "1").output    # finished: nothing done twice
+
+    themes = run("themes", "list", "--survey", "weekly-checkin").output
+    assert "themes in weekly-checkin" in themes
+    assert run("themes", "rename", "wait time", "Waiting times").exit_code == 0
+    assert "wait time" in run("themes", "aliases").output
+    assert run("themes", "merge", "queue", "wait", "--into", "Waiting").exit_code == 0
+    assert run("themes", "unalias", "nothing-like-this").exit_code == 1
+    assert run("themes", "list", "--survey", "weekly-checkin", "--week", "2026-47").exit_code == 2

@@ -1,0 +1,172 @@
+"""Safeguarding flags: raised with the answer that caused them, closed only by a person.
+
+The tagger (implemented in `analysis`, see `surveys.store.AnswerTagger`) puts `{"flag": {"categories": [...],
+"rules": [...]}}` in an answer's tags when the text matches the safeguarding lexicon. `raise_flag` then stores
+the flag and queues one alert per safeguarding contact in the same transaction as the answer, so an answer is
+never stored without its flag and alerts, and the outbox worker sends them like any other message.
+
+An alert carries no words of the answer and nothing that identifies the person: the organisation, the
+survey, the categories, the flag number and a link that needs a signed-in person. Whoever holds the store
+reads the answer with `chorus flags show ID`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, or_, select, update
+
+from surveys import models as m
+from surveys.engine import OutgoingMessage
+from surveys.store import Store
+
+CONTACT_CHANNELS = ("email", "telegram")
+
+
+class FlagError(ValueError):
+    pass
+
+
+def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int | None, survey_id: str | None,
+               hit: dict, now: datetime) -> int:
+    """Store a flag for `answer_id` and queue its alerts. Returns the flag id."""
+    categories = sorted({str(c) for c in hit.get("categories", ())})
+    rules = sorted({str(r) for r in hit.get("rules", ())})
+    flag_id = conn.execute(insert(m.Flag).values(
+        answer_id=answer_id, organisation_id=organisation_id, survey_id=survey_id, categories=categories,
+        rules=rules, status="open", created_at=now)).inserted_primary_key[0]
+    org_name = None
+    if organisation_id is not None:
+        org_name = conn.execute(select(m.Organisation.name).where(m.Organisation.id == organisation_id)).scalar()
+    message = alert_message(db, flag_id, org_name, survey_id, categories)
+    contacts = conn.execute(select(m.SafeguardingContact.channel, m.SafeguardingContact.address).where(or_(
+        m.SafeguardingContact.organisation_id == organisation_id,
+        m.SafeguardingContact.organisation_id.is_(None)))).all()
+    for channel, address in sorted(set(contacts)):
+        conn.execute(insert(m.Message).values(
+            channel=channel, direction="out", to_address=address, kind="text", text=message.text,
+            payload=message.to_payload(), status="pending", not_before=now, purpose="alert", created_at=now))
+    return flag_id
+
+
+def flag_link(db: Store, flag_id: int) -> str:
+    base = (db.settings.public_base_url or "").rstrip("/")
+    return f"{base}/console/flags/{flag_id}" if base else f"chorus flags show {flag_id}"
+
+
+def alert_message(db: Store, flag_id: int, org_name: str | None, survey_id: str | None,
+                  categories: list[str]) -> OutgoingMessage:
+    where = org_name or "no organisation"
+    about = ", ".join(c.replace("_", " ") for c in categories) or "risk"
+    text = (f"Chorus safeguarding flag #{flag_id}: an answer to survey '{survey_id or '-'}' ({where}) may show "
+            f"a risk ({about}). Please have a person read it today: {flag_link(db, flag_id)}\n"
+            "This alert holds no words of the answer. Close the flag with a note once it is handled.")
+    return OutgoingMessage(text, subject=f"Chorus safeguarding flag #{flag_id} ({where})")
+
+
+# ---- staff operations ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FlagView:
+    id: int
+    status: str
+    organisation: str | None
+    survey_id: str | None
+    categories: list
+    rules: list
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    note: str | None
+    answer_id: int | None
+    answer_text: str | None  # only for `show`, never in lists or alerts
+
+
+def list_flags(db: Store, include_closed: bool = False, org_code: str | None = None) -> list[FlagView]:
+    q = (select(m.Flag, m.Organisation.name).outerjoin(m.Organisation, m.Organisation.id == m.Flag.organisation_id)
+         .order_by(m.Flag.id))
+    if not include_closed:
+        q = q.where(m.Flag.status == "open")
+    if org_code is not None:
+        q = q.where(m.Organisation.code_key == org_code.strip().lower())
+    with db.session() as s:
+        return [_view(f, name, None) for f, name in s.execute(q).all()]
+
+
+def show_flag(db: Store, flag_id: int) -> FlagView:
+    with db.session() as s:
+        row = s.execute(select(m.Flag, m.Organisation.name)
+                        .outerjoin(m.Organisation, m.Organisation.id == m.Flag.organisation_id)
+                        .where(m.Flag.id == flag_id)).first()
+        if row is None:
+            raise FlagError(f"no flag {flag_id}")
+        flag, name = row
+        text = None
+        if flag.answer_id is not None:
+            text = s.execute(select(m.Answer.raw_text).where(m.Answer.id == flag.answer_id)).scalar()
+        return _view(flag, name, text)
+
+
+def close_flag(db: Store, flag_id: int, by: str, note: str, now: datetime) -> FlagView:
+    """Close an open flag. A name and a note are required: a flag is closed by a person who says what was done."""
+    by, note = (by or "").strip(), (note or "").strip()
+    if not by:
+        raise FlagError("say who is closing the flag (--by NAME)")
+    if not note:
+        raise FlagError("say what was done (--note TEXT): a flag is never closed without a note")
+    with db.session() as s:
+        flag = s.get(m.Flag, flag_id)
+        if flag is None:
+            raise FlagError(f"no flag {flag_id}")
+        if flag.status == "closed":
+            raise FlagError(f"flag {flag_id} was already closed by {flag.closed_by} at {flag.closed_at:%Y-%m-%d %H:%M} UTC")
+        s.execute(update(m.Flag).where(m.Flag.id == flag_id, m.Flag.status == "open")
+                  .values(status="closed", closed_at=now, closed_by=by, note=note))
+    return show_flag(db, flag_id)
+
+
+def _view(f: m.Flag, org_name: str | None, text: str | None) -> FlagView:
+    return FlagView(f.id, f.status, org_name, f.survey_id, list(f.categories or ()), list(f.rules or ()),
+                    f.created_at, f.closed_at, f.closed_by, f.note, f.answer_id, text)
+
+
+# ---- safeguarding contacts ----------------------------------------------------------------------------
+def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: datetime) -> bool:
+    """Add a safeguarding contact (org_id None: hears about every flag). False when it was already there."""
+    channel, address = channel.strip().lower(), address.strip()
+    if channel not in CONTACT_CHANNELS:
+        raise FlagError(f"a safeguarding contact is reached by {' or '.join(CONTACT_CHANNELS)}, not {channel!r}")
+    if channel == "email" and ("@" not in address or " " in address):
+        raise FlagError(f"{address!r} is not an email address")
+    if channel == "telegram" and not address.lstrip("-").isdigit():
+        raise FlagError(f"{address!r} is not a Telegram chat id (a number, negative for groups)")
+    with db.session() as s:
+        exists = s.execute(select(m.SafeguardingContact.id).where(
+            m.SafeguardingContact.organisation_id.is_(org_id) if org_id is None
+            else m.SafeguardingContact.organisation_id == org_id,
+            m.SafeguardingContact.channel == channel, m.SafeguardingContact.address == address)).first()
+        if exists:
+            return False
+        s.add(m.SafeguardingContact(organisation_id=org_id, channel=channel, address=address, created_at=now))
+    return True
+
+
+def remove_contact(db: Store, org_id: int | None, channel: str, address: str) -> bool:
+    with db.session() as s:
+        row = s.execute(select(m.SafeguardingContact).where(
+            m.SafeguardingContact.organisation_id.is_(org_id) if org_id is None
+            else m.SafeguardingContact.organisation_id == org_id,
+            m.SafeguardingContact.channel == channel.strip().lower(),
+            m.SafeguardingContact.address == address.strip())).scalar()
+        if row is None:
+            return False
+        s.delete(row)
+    return True
+
+
+def list_contacts(db: Store) -> list[tuple[str | None, str, str]]:
+    """(organisation code or None for partnership-wide, channel, address)."""
+    with db.session() as s:
+        return [tuple(r) for r in s.execute(
+            select(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)
+            .outerjoin(m.Organisation, m.Organisation.id == m.SafeguardingContact.organisation_id)
+            .order_by(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)).all()]

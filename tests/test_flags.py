@@ -1,0 +1,178 @@
+"""Safeguarding flags through the real service on both databases: raised with the answer, alerts queued to
+the right people with no words of the answer, once per answer, closed only by a person with a note, kept
+(without the answer) after an erasure; and the conversation's scores reaching the sentiment tagger."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from analysis.safeguarding import Safeguarding
+from analysis.sentiment import SentimentTagger
+from analysis.tagger import AnswerAnalysis
+from surveys import admin, flags
+from surveys import models as m
+from surveys.loader import load_survey_file
+from surveys.service import InboundMessage, handle_inbound
+from surveys.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PANTRY = ROOT / "tests" / "transcripts" / "surveys" / "pantry.yaml"
+RISK = "honestly i dont want to be here anymore"
+_ids = itertools.count()
+
+
+@pytest.fixture
+def store(db) -> Store:
+    """The test database with the tagger the composition root builds (sentiment + safeguarding)."""
+    return Store(db.settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
+
+
+def _send(db, now, text, address="+447700900123", ext=None):
+    return handle_inbound(db, InboundMessage("local", address, ext or f"f{next(_ids)}", text), now)
+
+
+def _to_last_question(db, now, address="+447700900123", visit="5"):
+    """JOIN, consent, the whole pantry survey up to its last (free-text) question."""
+    for text in ("JOIN pantry", "yes", "no", visit, "2", "yes", "9"):
+        _send(db, now, text, address)
+
+
+def _setup(db, now, contacts=True):
+    admin.load_survey(db, load_survey_file(PANTRY), now)
+    admin.add_organisation(db, "Riverside Pantry", "PANTRY", now, welcome_survey="pantry")
+    admin.add_organisation(db, "Other Org", "OTHER", now)
+    if contacts:
+        pantry = admin.find_organisation(db, "pantry").id
+        other = admin.find_organisation(db, "other").id
+        assert flags.add_contact(db, pantry, "email", "safeguarding@pantry.example", now)
+        assert flags.add_contact(db, None, "telegram", "-100123", now)        # the backbone hears every flag
+        assert flags.add_contact(db, other, "email", "lead@other.example", now)   # not this organisation's
+        assert not flags.add_contact(db, pantry, "email", "safeguarding@pantry.example", now)
+
+
+def _alerts(db):
+    with db.read() as conn:
+        return conn.execute(select(m.Message.channel, m.Message.to_address, m.Message.text, m.Message.payload,
+                                   m.Message.status).where(m.Message.purpose == "alert")
+                            .order_by(m.Message.channel)).all()
+
+
+def test_a_risk_answer_raises_one_flag_and_alerts_the_right_people_without_its_words(store, now):
+    _setup(store, now)
+    _to_last_question(store, now)
+    _send(store, now, RISK, ext="risk-1")
+    _send(store, now, RISK, ext="risk-1")    # the provider delivers it again: still one answer, one flag
+    open_flags = flags.list_flags(store)
+    assert len(open_flags) == 1
+    f = open_flags[0]
+    assert f.organisation == "Riverside Pantry" and f.survey_id == "pantry" and f.status == "open"
+    assert "suicide" in f.categories and f.answer_text is None
+    alerts = _alerts(store)
+    assert [(a.channel, a.to_address) for a in alerts] == [("email", "safeguarding@pantry.example"),
+                                                           ("telegram", "-100123")]
+    for a in alerts:
+        assert a.status == "pending"
+        assert f"#{f.id}" in a.text and "chorus flags show" in a.text   # no PUBLIC_BASE_URL in tests: the command
+        for word in ("want to be here", "anymore", "honestly", "7700900123", "+44"):
+            assert word not in a.text and word not in str(a.payload)
+    assert "Riverside Pantry" in alerts[0].payload["subject"]
+    shown = flags.show_flag(store, f.id)
+    assert shown.answer_text == RISK      # the person handling it reads the words from the store
+
+
+def test_ordinary_answers_raise_no_flag(store, now):
+    _setup(store, now)
+    _to_last_question(store, now)
+    _send(store, now, "the wait killed me but staff were lovely")
+    assert flags.list_flags(store, include_closed=True) == [] and _alerts(store) == []
+
+
+def test_flag_without_contacts_is_still_raised(store, now):
+    _setup(store, now, contacts=False)
+    _to_last_question(store, now)
+    _send(store, now, "my partner hits me")
+    (f,) = flags.list_flags(store)
+    assert "abuse" in f.categories
+    assert _alerts(store) == []
+
+
+def test_a_flag_is_closed_only_by_a_person_with_a_note(store, now):
+    _setup(store, now)
+    _to_last_question(store, now)
+    _send(store, now, RISK)
+    (f,) = flags.list_flags(store)
+    with pytest.raises(flags.FlagError, match="--note"):
+        flags.close_flag(store, f.id, "Sam", "  ", now)
+    with pytest.raises(flags.FlagError, match="--by"):
+        flags.close_flag(store, f.id, "", "called back", now)
+    closed = flags.close_flag(store, f.id, "Sam", "Called back the same day; referred to GP.", now)
+    assert closed.status == "closed" and closed.closed_by == "Sam" and closed.note.startswith("Called back")
+    with pytest.raises(flags.FlagError, match="already closed by Sam"):
+        flags.close_flag(store, f.id, "Alex", "again", now)
+    assert flags.list_flags(store) == []
+    assert [x.id for x in flags.list_flags(store, include_closed=True)] == [f.id]
+    with pytest.raises(flags.FlagError, match="no flag 999"):
+        flags.close_flag(store, 999, "Sam", "x", now)
+
+
+def test_the_flag_survives_an_erasure_without_the_answer(store, now):
+    _setup(store, now)
+    _to_last_question(store, now)
+    _send(store, now, RISK)
+    _send(store, now, "DELETE")
+    _send(store, now, "DELETE")
+    (f,) = flags.list_flags(store)
+    assert f.answer_id is None and flags.show_flag(store, f.id).answer_text is None
+    with store.read() as conn:
+        assert conn.execute(select(func.count()).select_from(m.Answer)).scalar() == 0
+
+
+def test_unconsented_text_is_never_stored_so_never_flagged(store, now):
+    _setup(store, now)
+    _send(store, now, "JOIN pantry")
+    _send(store, now, RISK)            # an answer to the consent question, not stored
+    assert flags.list_flags(store) == []
+
+
+def test_contact_validation(store, now):
+    _setup(store, now, contacts=False)
+    with pytest.raises(flags.FlagError, match="not an email"):
+        flags.add_contact(store, None, "email", "not-an-address", now)
+    with pytest.raises(flags.FlagError, match="chat id"):
+        flags.add_contact(store, None, "telegram", "@someone", now)
+    with pytest.raises(flags.FlagError, match="email or telegram"):
+        flags.add_contact(store, None, "sms", "+447700900123", now)
+    assert flags.add_contact(store, None, "email", "a@b.example", now)
+    assert flags.list_contacts(store) == [(None, "email", "a@b.example")]
+    assert flags.remove_contact(store, None, "email", "a@b.example")
+    assert not flags.remove_contact(store, None, "email", "a@b.example")
+
+
+# ---- the conversation's context reaches the tagger ---------------------------------------------------------
+def _last_tags(db):
+    with db.read() as conn:
+        return conn.execute(select(m.Answer.tags).where(m.Answer.raw_text.is_not(None))
+                            .order_by(m.Answer.id.desc()).limit(1)).scalar()
+
+
+@pytest.mark.parametrize("visit, nps, expected", [("5", "9", "positive"), ("1", "1", "negative")])
+def test_a_signal_free_answer_takes_its_label_from_the_conversation_scores(store, now, visit, nps, expected):
+    _setup(store, now, contacts=False)
+    steps = ["JOIN pantry", "yes", "no", visit] + (["it was the bus"] if visit == "1" else []) + ["2", "no" if visit == "1" else "yes", nps]
+    for text in steps:
+        _send(store, now, text)
+    _send(store, now, "the bus")      # no sentiment words: the scores of the same conversation decide
+    assert _last_tags(store)["label"] == expected
+
+
+def test_numeric_answers_are_checked_for_risk_but_not_sentiment_tagged(store, now):
+    _setup(store, now, contacts=False)
+    for text in ("JOIN pantry", "yes", "no"):
+        _send(store, now, text)
+    _send(store, now, "4")
+    with store.read() as conn:
+        tags = conn.execute(select(m.Answer.tags).where(m.Answer.question_key == "visit")).scalar()
+    assert tags is None    # a number has no sentiment of its own, and no risk
