@@ -310,9 +310,9 @@ def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
 
 
 def _register_operations() -> None:
-    from config import cli_analysis, cli_ops
+    from config import cli_analysis, cli_ops, demo
 
-    for command in cli_ops.COMMANDS + cli_analysis.COMMANDS:
+    for command in cli_ops.COMMANDS + cli_analysis.COMMANDS + demo.COMMANDS:
         main.add_command(command)
 
 

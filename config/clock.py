@@ -33,6 +33,15 @@ def tick(db: Store, now: datetime | None = None, holder: str = HOLDER) -> dict:
     waves = due_waves(db, now)
     done = {"leader": True, "waves": sum(1 for w in waves if w.created), "reminders": send_reminders(db, now),
             "expired": expire_stale(db, now)}
+    try:
+        from analysis.digest.deliver import weekly_digest
+
+        digest = weekly_digest(db, now)
+        if digest.get("sent") or digest.get("refreshed") or digest.get("week"):
+            log.info("clock: digest %s", digest)
+        done["digest"] = digest
+    except Exception:  # the digest must never stop waves, reminders and expiry
+        log.exception("clock: the weekly digest failed; it is tried again next tick")
     if done["waves"] or done["reminders"] or done["expired"]:
         log.info("clock: %s", done)
     return done

@@ -2,8 +2,10 @@
 outbox as everything else, with the same retries and the same record of what was sent."""
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
+from pathlib import Path
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -21,12 +23,13 @@ class EmailChannel:
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
 
     def send(self, address: str, message: OutgoingMessage) -> str:
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = address
-        mail["Subject"] = message.subject or "Chorus"
+        mail = self._digest(address, message) if message.document else EmailMessage()
+        if not message.document:
+            mail["From"] = self.sender
+            mail["To"] = address
+            mail["Subject"] = message.subject or "Chorus"
+            mail.set_content(render_plain(message))
         mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or "chorus.local")
-        mail.set_content(render_plain(message))
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -43,3 +46,13 @@ class EmailChannel:
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"smtp: {exc}", permanent=False) from None
         return mail["Message-ID"]
+
+    def _digest(self, address: str, message: OutgoingMessage) -> EmailMessage:
+        """A digest: HTML with inline charts and a plain-text part, rendered from its archived JSON."""
+        from analysis.digest.mime import build_mime
+
+        try:
+            d = json.loads(Path(message.document).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ChannelError(f"email: the digest {message.document} cannot be read ({exc})", permanent=True) from None
+        return build_mime(d, sender=self.sender, recipients=[address], subject=message.subject)

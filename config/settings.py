@@ -39,7 +39,11 @@ class Settings:
     public_base_url: str | None = None
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
-    sentiment_analyzer: str = "textblob"  # textblob | vader | combined
+    sentiment_analyzer: str = "feedback"  # feedback | textblob | vader | combined
+    partnership_name: str = "Chorus partnership"
+    digest_recipients: tuple[str, ...] = ()  # governance email list
+    digest_telegram_chat: str | None = None  # a Telegram group that gets a short summary with a link
+    digest_when: tuple[int, time] = (0, time(8, 0))  # weekday (0 = Monday) and local time the clock sends it
     safeguarding_lexicon_dir: Path | None = None  # <lang>.yaml files that add to (or replace) the shipped lexicons
     smtp_host: str | None = None  # set: email is an outbox channel (alerts, digests)
     smtp_port: int = 587
@@ -82,6 +86,39 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _emails(env: dict, name: str) -> tuple[str, ...]:
+    raw = env.get(name) or ""
+    out = tuple(a.strip() for a in raw.replace(";", ",").split(",") if a.strip())
+    for a in out:
+        if "@" not in a or " " in a:
+            raise SettingsError(f"{name}: {a!r} is not an email address (separate addresses with commas)")
+    return out
+
+
+def _chat_id(env: dict, name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if raw and not raw.lstrip("-").isdigit():
+        raise SettingsError(f"{name}: expected a Telegram chat id (a number, negative for groups), got {raw!r}")
+    return raw or None
+
+
+def _day_time(env: dict, name: str, default: tuple[int, time]) -> tuple[int, time]:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    parts = raw.split()
+    if len(parts) != 2 or parts[0][:3] not in _DAYS:
+        raise SettingsError(f"{name}: expected a day and a time like 'mon 08:00', got {raw!r}")
+    try:
+        hour, minute = (int(x) for x in parts[1].split(":"))
+        return _DAYS.index(parts[0][:3]), time(hour, minute)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a day and a time like 'mon 08:00', got {raw!r}") from None
 
 
 def _existing_dir(env: dict, name: str) -> Path | None:
@@ -223,8 +260,12 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         public_base_url=public,
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
-        sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("textblob", "vader", "combined"), "textblob"),
+        sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("feedback", "textblob", "vader", "combined"), "feedback"),
         safeguarding_lexicon_dir=_existing_dir(env, "SAFEGUARDING_LEXICON_DIR"),
+        partnership_name=(env.get("PARTNERSHIP_NAME") or "").strip() or "Chorus partnership",
+        digest_recipients=_emails(env, "DIGEST_RECIPIENTS"),
+        digest_telegram_chat=_chat_id(env, "DIGEST_TELEGRAM_CHAT"),
+        digest_when=_day_time(env, "DIGEST_WHEN", (0, time(8, 0))),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=_int(env, "SMTP_PORT", 587),
         smtp_from=env.get("SMTP_FROM") or "chorus@localhost",

@@ -32,20 +32,24 @@ class OutgoingMessage:
     """Text plus optional choices. The channel decides how choices look (buttons, a numbered list).
     `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno'.
     `ref` names what a button press on these choices answers (a question key, 'consent', 'quote', 'language').
-    `subject` is for channels that have one (email)."""
+    `subject` is for channels that have one (email). `document` names a stored document a channel may send in
+    full instead of the text (a digest's archived JSON, which the email channel renders as HTML with charts)."""
 
     text: str
     choices: tuple[Choice, ...] = ()
     style: str | None = None
     ref: str | None = None
     subject: str | None = None
+    document: str | None = None
 
     def to_payload(self) -> dict | None:
-        if not self.choices and self.ref is None and self.subject is None:
+        if not self.choices and self.ref is None and self.subject is None and self.document is None:
             return None
         payload = {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
         if self.subject is not None:
             payload["subject"] = self.subject
+        if self.document is not None:
+            payload["document"] = self.document
         return payload
 
     @classmethod
@@ -53,7 +57,8 @@ class OutgoingMessage:
         if not payload:
             return cls(text)
         choices = tuple(Choice(v, label) for v, label in payload.get("choices") or ())
-        return cls(text, choices, payload.get("style"), payload.get("ref"), payload.get("subject"))
+        return cls(text, choices, payload.get("style"), payload.get("ref"), payload.get("subject"),
+                   payload.get("document"))
 
 
 # ---- what happened ---------------------------------------------------------------------------------

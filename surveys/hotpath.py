@@ -76,6 +76,11 @@ STATEMENTS.update({
     "current_version": "SELECT current_version_id FROM survey WHERE id = :survey_id",
     "conversation_numbers": "SELECT question_key, question_type, value_num FROM answer WHERE conversation_id = :conv_id "
     "AND status = 'answered' AND value_num IS NOT NULL ORDER BY id",
+    # A wave's invitation that had to ask for consent first: the survey starts on the reply, so the
+    # conversation is linked to the invitation here (wave counts, reminders and the digest follow the link).
+    "link_invitation": "UPDATE invitation SET conversation_id = :conv_id WHERE contact_id = :contact_id "
+    "AND enrolment_id = :enrolment_id AND status = 'started' AND conversation_id IS NULL AND started_at >= :since "
+    "AND wave_id IN (SELECT id FROM wave WHERE survey_version_id = :version_id)",
     "recent_reply_to_hash": "SELECT id FROM message WHERE address_hash = :hash AND direction = 'out' "
     "AND created_at > :since LIMIT 1",
 })

@@ -387,3 +387,29 @@ class RetagRun(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+# ---- The weekly digest's archive ------------------------------------------------------------------------------
+class DigestArchive(Base):
+    """A built digest: its week, scope ('partnership' or an organisation code), the data cut-off it was built
+    from, and where its rendered files are. Rebuilding the week from the same cut-off reproduces it."""
+
+    __tablename__ = "digest_archive"
+    __table_args__ = (UniqueConstraint("week", "scope"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    week: Mapped[str] = mapped_column(String(8))
+    scope: Mapped[str] = mapped_column(String(64))
+    cutoff: Mapped[datetime]
+    path: Mapped[str] = mapped_column(String(500))
+    built_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class DigestQuote(Base):
+    """Which answers an archived digest quotes. When a person is erased their answers go and the link is cut,
+    which marks the archive for a rebuild without their words (see analysis.digest.archive)."""
+
+    __tablename__ = "digest_quote"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    archive_id: Mapped[int] = mapped_column(ForeignKey("digest_archive.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("answer.id", ondelete="SET NULL"), index=True)

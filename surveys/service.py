@@ -226,6 +226,9 @@ def _session(db: Store, conn: Connection, contact: _Loaded) -> Session:
     )
 
 
+INVITATION_LINK_WINDOW = timedelta(days=7)  # an invitation answered with consent later than this is a new start
+
+
 # ---- storing a step --------------------------------------------------------------------------------
 def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: _Loaded, before: Session,
              st: Step, text: str) -> Handled:
@@ -256,6 +259,10 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                            after.language, now, enrolment=enrolment)
         elif isinstance(ev, engine.ConversationStarted):
             conv_id = _insert_conversation(db, conn, contact.id, after, now)
+            nc = after.conversation
+            db.hot.execute(conn, "link_invitation", {
+                "conv_id": conv_id, "contact_id": contact.id, "enrolment_id": nc.enrolment,
+                "version_id": nc.version_id, "since": db.hot.time_in(now - INVITATION_LINK_WINDOW)})
         elif isinstance(ev, engine.ConversationEnded):
             db.hot.execute(conn, "end_conversation", {"conv_id": conv_id, "status": ev.status, "now": db.hot.time_in(now)})
         elif isinstance(ev, engine.ConsentAnswered):

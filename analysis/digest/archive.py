@@ -1,0 +1,134 @@
+"""Build, render and archive a week's digest; rebuild archived copies that quote someone erased since.
+
+Files of one digest live in `<var>/digests/<week>/<scope>/` (scope: 'partnership' or an organisation code):
+digest.json (the record), email.html with its charts (chart-*.png), email.txt, digest.md and print.html.
+Everything in them is a function of the digest value, and the value a function of the data up to the cut-off,
+so building the week again from the same cut-off rewrites the same bytes.
+
+Erasure: a person's answers go at once (surveys.service), which cuts the `digest_quote` links of any archive
+quoting them. `refresh_archives` (run by the clock, and by `chorus digest build`) rebuilds those archives from
+their own cut-off, so the erased person's words leave the archived copies too. A withdrawn consent to be
+quoted is treated the same way.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, insert, or_, select, update
+
+from analysis.digest import render
+from analysis.digest.build import Options, build
+from analysis.digest.model import Digest
+from surveys import models as m
+from surveys.store import Store
+
+DA = m.DigestArchive.__table__
+DQ = m.DigestQuote.__table__
+
+
+@dataclass(frozen=True)
+class Archived:
+    archive_id: int
+    path: Path
+    digest: Digest
+    rebuilt: bool          # an archive for this week and scope existed and was rewritten
+
+
+def scope_of(org_code: str | None) -> str:
+    return (org_code or "").strip().lower() or "partnership"
+
+
+def files_for(d: dict) -> dict[str, bytes]:
+    """Every file of a digest, by name."""
+    pngs = render.charts(d)       # drawn once, for both HTML renderings
+    html, images = render.render_html_email(d, pngs=pngs)
+    out = {"digest.json": (json.dumps(d, indent=2, ensure_ascii=False) + "\n").encode(),
+           "email.html": html.encode(), "email.txt": render.render_text(d).encode(),
+           "digest.md": render.render_markdown(d).encode(),
+           "print.html": render.render_print_html(d, pngs=pngs).encode()}
+    for cid, png in sorted(images.items()):
+        out[f"chart-{cid.split('@')[0]}.png"] = png
+    return out
+
+
+def _write(path: Path, files: dict[str, bytes]) -> None:
+    """Replace the folder's contents in one step (a half-written digest is never left behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=path.parent))
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+    old = None
+    if path.exists():
+        old = path.with_name(f".old-{path.name}-{os.getpid()}")
+        path.rename(old)
+    tmp.rename(path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def archive_root(db: Store) -> Path:
+    return Path(db.settings.var_dir) / "digests"
+
+
+def existing(db: Store, week: str, org_code: str | None):
+    with db.read() as conn:
+        return conn.execute(select(DA).where(DA.c.week == week, DA.c.scope == scope_of(org_code))).first()
+
+
+def build_and_archive(db: Store, opts: Options, now: datetime, out_dir: Path | None = None) -> Archived:
+    """Build the digest (from the archived cut-off when the week was archived before and `opts.cutoff` is
+    not given), write its files to the archive (and to `out_dir` when given), and record it."""
+    from analysis.weeks import week_label
+
+    week = week_label(opts.year, opts.week)
+    prior = existing(db, week, opts.org_code)
+    if opts.cutoff is None:
+        opts = Options(**{**opts.__dict__, "cutoff": prior.cutoff if prior is not None else now})
+    digest = build(db, opts, now)
+    files = files_for(digest.to_dict())
+    path = archive_root(db) / week / scope_of(opts.org_code)
+    _write(path, files)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (out_dir / name).write_bytes(data)
+    quoted = sorted({q.answer_id for part in digest.surveys for q in part.quotes if q.answer_id is not None})
+    with db.write() as conn:
+        if prior is None:
+            archive_id = conn.execute(insert(DA).values(week=week, scope=scope_of(opts.org_code), cutoff=opts.cutoff,
+                                                        path=str(path), built_at=now)).inserted_primary_key[0]
+        else:
+            archive_id = prior.id
+            conn.execute(update(DA).where(DA.c.id == archive_id).values(cutoff=opts.cutoff, path=str(path),
+                                                                        built_at=now))
+            conn.execute(delete(DQ).where(DQ.c.archive_id == archive_id))
+        if quoted:
+            conn.execute(insert(DQ), [{"archive_id": archive_id, "answer_id": a} for a in quoted])
+    return Archived(archive_id, path, digest, prior is not None)
+
+
+def stale_archives(db: Store) -> list:
+    """Archives quoting someone erased since (a cut link) or who no longer allows quoting."""
+    A, E = m.Answer.__table__, m.Enrolment.__table__
+    no_longer = (select(DQ.c.archive_id).select_from(DQ.join(A, A.c.id == DQ.c.answer_id)
+                                                     .join(E, E.c.id == A.c.enrolment_id))
+                 .where(or_(E.c.consent_quote.is_(False), E.c.consent_status != "given")))
+    with db.read() as conn:
+        return conn.execute(select(DA).where(or_(
+            DA.c.id.in_(select(DQ.c.archive_id).where(DQ.c.answer_id.is_(None))), DA.c.id.in_(no_longer)))
+            .order_by(DA.c.id)).all()
+
+
+def refresh_archives(db: Store, now: datetime, opts_for) -> list[Archived]:
+    """Rebuild every stale archive from its own cut-off. `opts_for(week, scope, cutoff)` gives the options
+    (partnership name, timezone, link) the installation builds with."""
+    done = []
+    for row in stale_archives(db):
+        done.append(build_and_archive(db, opts_for(row.week, row.scope, row.cutoff), now))
+    return done

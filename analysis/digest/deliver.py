@@ -1,0 +1,91 @@
+"""Send a built digest: by email to the governance list and, when configured, a short summary to a Telegram
+group; both through the outbox, so they are retried and recorded like every other message. And the weekly
+job the clock runs: build last week's digest at the configured day and time, archive it, send it, once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+
+from analysis.digest.archive import DA, Archived, build_and_archive, existing, refresh_archives, scope_of
+from analysis.digest.build import Options
+from analysis.weeks import parse_week, previous_week, week_label
+from surveys.engine import OutgoingMessage
+from surveys.outbox import queue
+from surveys.store import Store
+
+
+def options(db: Store, year: int, week: int, org_code: str | None = None, cutoff: datetime | None = None) -> Options:
+    s = db.settings
+    base = (s.public_base_url or "").rstrip("/")
+    return Options(year, week, s.default_timezone, cutoff, org_code, s.partnership_name,
+                   f"{base}/console/flags" if base else None)
+
+
+def subject(d: dict) -> str:
+    who = d["total"]["name"] if d.get("organisation") else d["partnership"]
+    return f"User voice this week: {who}, {d['week']}"
+
+
+def telegram_summary(d: dict) -> str:
+    lines = [f"{subject(d)}"] + [f"• {s}" for s in d["summary"][:3]]
+    lines.append("The full digest went to the governance email list.")
+    return "\n".join(lines)
+
+
+def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = False) -> int:
+    """Queue the digest to every recipient. Returns how many messages were queued (0 when it was sent
+    before, unless `again`)."""
+    row = existing(db, archived.digest.week, archived.digest.organisation)
+    if row is not None and row.sent_at is not None and not again:
+        return 0
+    d = archived.digest.to_dict()
+    from analysis.digest import render
+
+    text = render.render_text(d)
+    n = 0
+    for address in db.settings.digest_recipients:
+        queue(db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / "digest.json")), now,
+              to_address=address, purpose="digest")
+        n += 1
+    if db.settings.digest_telegram_chat:
+        queue(db, "telegram", OutgoingMessage(telegram_summary(d)), now, to_address=db.settings.digest_telegram_chat,
+              purpose="digest")
+        n += 1
+    with db.write() as conn:
+        conn.execute(update(DA).where(DA.c.id == archived.archive_id).values(sent_at=now))
+    return n
+
+
+def due_week(db: Store, now: datetime) -> tuple[int, int]:
+    """The ISO week whose digest is due at `now`: the week before the latest configured send time."""
+    zone = ZoneInfo(db.settings.default_timezone)
+    local = now.astimezone(zone)
+    weekday, at = db.settings.digest_when
+    monday = local.date() - timedelta(days=local.weekday())
+    send = datetime.combine(monday + timedelta(days=weekday), at, zone)
+    if send > local:
+        send -= timedelta(days=7)
+    year, week, _ = send.date().isocalendar()
+    return previous_week(year, week)
+
+
+def weekly_digest(db: Store, now: datetime) -> dict:
+    """The clock's job: rebuild archives that quote someone erased since; build, archive and send last week's
+    digest once it is due (once: a restart after downtime sends it late, never twice)."""
+    def opts_for(week, scope, cutoff):
+        year, number = parse_week(week)
+        return options(db, year, number, None if scope == "partnership" else scope, cutoff)
+
+    refreshed = refresh_archives(db, now, opts_for)
+    year, week = due_week(db, now)
+    row = existing(db, week_label(year, week), None)
+    if row is not None and row.sent_at is not None:
+        return {"refreshed": len(refreshed), "sent": 0}
+    archived = build_and_archive(db, options(db, year, week, cutoff=row.cutoff if row is not None else now), now)
+    return {"refreshed": len(refreshed), "sent": queue_digest(db, archived, now), "week": archived.digest.week}
+
+
+__all__ = ["options", "queue_digest", "weekly_digest", "due_week", "scope_of"]

@@ -1,0 +1,179 @@
+"""The digest as one value, and its JSON form (the machine-readable record for shared measurement).
+
+Schema `chorus.digest/1` (documented in docs/digest-schema.md; any change that removes or renames a field
+makes it /2). Every figure that could identify people is a `Figure`: a value, or withheld. In JSON a figure is
+`{"value": 12}` or `{"value": null, "suppressed": true}`; a withheld figure is shown to people as
+"fewer than 5". Fractions (rates, shares) are 0..1; changes in rates are in percentage points.
+
+Renderers take the JSON dict (`Digest.to_dict()`), so an archived digest can be rendered again from its
+JSON alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA = "chorus.digest/1"
+SMALL = 5            # counts 1..4, and rates, means and intervals over fewer than 5 people, are withheld
+WITHHELD_TEXT = "fewer than 5"
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: float | int | None
+    suppressed: bool = False
+
+    @classmethod
+    def withheld(cls) -> Figure:
+        return cls(None, True)
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "suppressed": True} if self.suppressed else {"value": self.value}
+
+
+NA = Figure(None)    # not applicable (no base at all): shown as a dash, not as withheld
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    positive: Figure
+    neutral: Figure
+    negative: Figure
+    mixed: Figure
+    not_tagged: Figure          # free-text answers in a language the analyzer does not read
+    total: Figure               # all free-text answers of the week (the sum of the five)
+    positive_share: Figure      # of tagged answers (total - not_tagged)
+    negative_share: Figure
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k).to_dict() for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One organisation, or the partnership total."""
+    name: str
+    code: str | None            # None for the partnership total
+    invitations: Figure         # invitations sent in the week
+    responses: Figure           # ... whose person answered at least one question
+    completions: Figure         # ... whose conversation was completed
+    response_rate: Figure
+    completion_rate: Figure     # of invitations
+    response_rate_change: Figure  # percentage points against last week
+    answers: Figure             # answers of any kind received in the week (waves and otherwise)
+    sentiment: Sentiment
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "code": self.code}
+        for k in ("invitations", "responses", "completions", "response_rate", "completion_rate",
+                  "response_rate_change", "answers"):
+            out[k] = getattr(self, k).to_dict()
+        out["sentiment"] = self.sentiment.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    week: str
+    invitations: Figure
+    responses: Figure
+    response_rate: Figure
+    completion_rate: Figure
+    positive_share: Figure
+    negative_share: Figure
+
+    def to_dict(self) -> dict:
+        return {"week": self.week, **{k: getattr(self, k).to_dict() for k in self.__dataclass_fields__ if k != "week"}}
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scale or NPS question: mean (or NPS -100..100) with its 95% confidence interval."""
+    question: str
+    prompt: str
+    kind: str                   # scale | nps
+    scale_min: int
+    scale_max: int
+    n: Figure
+    value: Figure               # mean for a scale, NPS for nps
+    ci_low: Figure
+    ci_high: Figure
+    previous: Figure            # last week's value
+
+    def to_dict(self) -> dict:
+        out = {"question": self.question, "prompt": self.prompt, "kind": self.kind, "scale_min": self.scale_min,
+               "scale_max": self.scale_max}
+        for k in ("n", "value", "ci_low", "ci_high", "previous"):
+            out[k] = getattr(self, k).to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class ThemeItem:
+    label: str
+    count: Figure
+    previous: Figure
+    status: str                 # new | rising | falling | steady
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "count": self.count.to_dict(), "previous": self.previous.to_dict(),
+                "status": self.status}
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str                   # redacted
+    kind: str                   # positive | negative | theme
+    theme: str | None = None
+    # Which answer it is, for the archive's bookkeeping (erasure): never part of the digest itself.
+    answer_id: int | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "kind": self.kind, "theme": self.theme}
+
+
+@dataclass(frozen=True)
+class SurveyPart:
+    survey_id: str
+    title: str
+    responses: Figure
+    scores: list[Score] = field(default_factory=list)
+    themes: list[ThemeItem] = field(default_factory=list)
+    rising: list[str] = field(default_factory=list)     # theme labels rising or new this week
+    falling: list[str] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"survey_id": self.survey_id, "title": self.title, "responses": self.responses.to_dict(),
+                "scores": [s.to_dict() for s in self.scores], "themes": [t.to_dict() for t in self.themes],
+                "rising": list(self.rising), "falling": list(self.falling),
+                "quotes": [q.to_dict() for q in self.quotes]}
+
+
+@dataclass(frozen=True)
+class Digest:
+    partnership: str
+    week: str                   # ISO week, e.g. 2026-W47
+    timezone: str
+    period_start: str           # ISO 8601, UTC
+    period_end: str
+    cutoff: str                 # data stored after this instant is not in the digest
+    organisation: str | None    # the organisation code for a one-organisation digest, else None
+    summary: list[str]          # "what changed this week", sentence by sentence
+    total: Row
+    organisations: list[Row]
+    trend: list[TrendPoint]     # 8 weeks, oldest first, for the total
+    surveys: list[SurveyPart]
+    open_flags: Figure
+    flags_link: str | None
+    not_tagged_share: Figure    # share of free-text answers not tagged for their language
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA, "partnership": self.partnership, "week": self.week, "timezone": self.timezone,
+            "period_start": self.period_start, "period_end": self.period_end, "cutoff": self.cutoff,
+            "organisation": self.organisation, "summary": list(self.summary), "total": self.total.to_dict(),
+            "organisations": [r.to_dict() for r in self.organisations], "trend": [t.to_dict() for t in self.trend],
+            "surveys": [s.to_dict() for s in self.surveys],
+            "safeguarding": {"open_flags": self.open_flags.to_dict(), "link": self.flags_link},
+            "sentiment_not_tagged_share": self.not_tagged_share.to_dict(),
+        }

@@ -1,0 +1,139 @@
+"""Archived digests on both databases: byte-identical rebuilds from the same cut-off, a rebuild after an
+erasure that removes the person's words from the archived files, the weekly job (due once, catch-up after
+downtime), and delivery by email to a real local SMTP server (aiosmtpd): MIME structure, inline images, the
+plain-text part, recipients."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from analysis.digest import archive
+from analysis.digest.deliver import due_week, options, queue_digest, weekly_digest
+from config.email_channel import EmailChannel
+from surveys import models as m
+from surveys.outbox import Worker
+from surveys.service import InboundMessage, handle_inbound
+from surveys.store import Store
+from tests.digest_data import Data, Person
+from tests.test_digest_build import CUTOFF, W46, W47
+from tests.test_email_outbox import smtp  # noqa: F401  (the fixture)
+
+QUOTED = "Honestly the volunteers were brilliant with my son"
+
+
+@pytest.fixture
+def store(db, tmp_path) -> Store:
+    settings = dataclasses.replace(db.settings, var_dir=tmp_path / "var", partnership_name="Riverside Partnership",
+                                   digest_recipients=("board@riverside.example", "chair@riverside.example"))
+    return Store(settings, engine=db.engine)
+
+
+@pytest.fixture
+def data(store):
+    d = Data(store, W46 - timedelta(days=30))
+    d.org("food", "Riverside Food Bank")
+    people = [Person("food", completed=True, visit=4, recommend=9, text=QUOTED, label="positive", polarity=0.9,
+                     quote_ok=True)]
+    people += [Person("food", completed=i % 2 == 0, visit=3 + i % 3, recommend=5 + i % 6,
+                      text=f"the queue was long again, week {i}", label="negative", polarity=-0.3, quote_ok=True)
+               for i in range(9)]
+    d.week(W47, people)
+    return d
+
+
+def _files(path):
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+def test_a_rebuild_from_the_same_cutoff_is_byte_identical(store, data, tmp_path):
+    first = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF, tmp_path / "out")
+    files = _files(first.path)
+    assert {"digest.json", "email.html", "email.txt", "digest.md", "print.html"} <= set(files)
+    assert any(name.endswith(".png") for name in files)
+    assert _files(tmp_path / "out") == files
+    later = CUTOFF + timedelta(days=9)
+    # no cut-off given: the archived one is used, so building again a week later changes nothing
+    again = archive.build_and_archive(store, options(store, 2026, 47), later)
+    assert again.rebuilt and again.archive_id == first.archive_id and _files(again.path) == files
+    assert QUOTED.encode() in files["digest.json"]
+
+
+def test_an_erasure_removes_the_persons_words_from_archived_copies(store, data):
+    first = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    assert any(QUOTED.encode() in b for b in _files(first.path).values())
+    assert archive.stale_archives(store) == []
+    address = "+447700900001"
+    with store.read() as conn:
+        quoted_contact = conn.execute(select(m.Answer.contact_id).where(m.Answer.raw_text == QUOTED)).scalar()
+        address = conn.execute(select(m.Contact.address).where(m.Contact.id == quoted_contact)).scalar()
+    later = CUTOFF + timedelta(days=3)
+    for text in ("DELETE", "DELETE"):
+        handle_inbound(store, InboundMessage("local", address, f"erase-{text}-{later.timestamp()}-{text is None}", text),
+                       later)
+        later += timedelta(seconds=1)
+    assert [r.id for r in archive.stale_archives(store)] == [first.archive_id]
+    result = weekly_digest(store, later)
+    assert result["refreshed"] == 1
+    files = _files(first.path)
+    assert not any(QUOTED.encode() in b for b in files.values())
+    assert archive.stale_archives(store) == []
+    rebuilt = archive.existing(store, "2026-W47", None)
+    assert rebuilt.cutoff == CUTOFF                        # from its own cut-off, only the erased person left out
+
+
+def test_a_withdrawn_consent_to_quote_counts_like_an_erasure_for_quotes(store, data):
+    first = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    with store.write() as conn:
+        conn.execute(m.Enrolment.__table__.update().where(m.Enrolment.__table__.c.id.in_(
+            select(m.Answer.enrolment_id).where(m.Answer.raw_text == QUOTED))).values(consent_quote=False))
+    assert [r.id for r in archive.stale_archives(store)] == [first.archive_id]
+    weekly_digest(store, CUTOFF + timedelta(days=1))
+    assert not any(QUOTED.encode() in b for b in _files(first.path).values())
+
+
+def test_the_weekly_job_sends_once_when_due_and_catches_up_after_downtime(store, data):
+    monday_0759 = datetime(2026, 11, 23, 7, 59, tzinfo=timezone.utc)
+    assert due_week(store, monday_0759) == (2026, 46)
+    assert due_week(store, monday_0759 + timedelta(minutes=1)) == (2026, 47)
+    wednesday = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)     # the clock was down on Monday
+    first = weekly_digest(store, wednesday)
+    assert first["week"] == "2026-W47" and first["sent"] == 2
+    assert weekly_digest(store, wednesday + timedelta(seconds=30))["sent"] == 0
+    with store.read() as conn:
+        rows = conn.execute(select(m.Message.channel, m.Message.to_address, m.Message.purpose, m.Message.payload)
+                            .where(m.Message.purpose == "digest").order_by(m.Message.to_address)).all()
+    assert [(r.channel, r.to_address) for r in rows] == [("email", "board@riverside.example"),
+                                                         ("email", "chair@riverside.example")]
+    assert rows[0].payload["document"].endswith("2026-W47/partnership/digest.json")
+    assert "Riverside Partnership" in rows[0].payload["subject"]
+
+
+def test_the_digest_email_reaches_an_smtp_server_with_inline_charts(store, data, smtp):  # noqa: F811
+    inbox, port = smtp
+    archived = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    assert queue_digest(store, archived, CUTOFF) == 2
+    assert queue_digest(store, archived, CUTOFF) == 0        # sent before: not again
+    worker = Worker(store, {"email": EmailChannel("127.0.0.1", port, "digest@riverside.example", starttls=False)},
+                    clock=lambda: CUTOFF)
+    while worker.run_once():
+        pass
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == ["board@riverside.example",
+                                                                       "chair@riverside.example"]
+    _, mail = inbox.messages[0]
+    assert mail.get_content_type() == "multipart/alternative"
+    plain, related = mail.get_payload()
+    assert plain.get_content_type() == "text/plain" and "2026-W47" in plain.get_payload(decode=True).decode()
+    assert related.get_content_type() == "multipart/related"
+    html, *images = related.get_payload()
+    assert html.get_content_type() == "text/html" and images
+    body = html.get_payload(decode=True).decode()
+    for image in images:
+        assert image.get_content_type() == "image/png"
+        cid = image["Content-ID"].strip("<>")
+        assert f"cid:{cid}" in body
+        assert image.get_payload(decode=True).startswith(b"\x89PNG")
+    assert mail["Subject"] == "User voice this week: Riverside Partnership, 2026-W47"
+    assert "07700" not in mail.as_string()
