@@ -35,6 +35,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         telegram = ("webhook" if settings.telegram_webhook_url else "polling") if settings.telegram_enabled else False
         return jsonify(ok=True, database=store.dialect, sms=settings.sms_enabled, telegram=telegram)
 
+    from config.digest_web import make_blueprint as digest_blueprint
+
+    app.register_blueprint(digest_blueprint(store))
     if settings.sms_enabled:
         from sms.inbound import make_blueprint
 

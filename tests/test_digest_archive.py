@@ -137,3 +137,32 @@ def test_the_digest_email_reaches_an_smtp_server_with_inline_charts(store, data,
         assert image.get_payload(decode=True).startswith(b"\x89PNG")
     assert mail["Subject"] == "User voice this week: Riverside Partnership, 2026-W47"
     assert "07700" not in mail.as_string()
+
+
+def test_the_printable_digest_is_served_only_with_its_link(store, data):
+    from analysis.digest.archive import share_path
+    from config.app import create_app
+
+    archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    client = create_app(store.settings, store).test_client()
+    good = share_path(store.settings.secret_key, "2026-W47", "partnership")
+    page = client.get(good)
+    assert page.status_code == 200 and b"Riverside Partnership" in page.data
+    assert page.headers["Cache-Control"] == "private, no-store"
+    for bad in (good[:-1] + ("0" if good[-1] != "0" else "1"), good.replace("W47", "W46"),
+                good.replace("partnership", "food"), "/digests/2026-W47/partnership/", "/digests/x/y/z",
+                "/digests/2026-W47/../../etc/" + good.rsplit("/", 1)[1]):
+        assert client.get(bad).status_code == 404, bad
+
+
+def test_the_telegram_summary_carries_the_link(store, data):
+    settings = dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat="-1001234",
+                                   public_base_url="https://chorus.example")
+    s2 = Store(settings, engine=store.engine)
+    archived = archive.build_and_archive(s2, options(s2, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    assert queue_digest(s2, archived, CUTOFF) == 1
+    with s2.read() as conn:
+        (row,) = conn.execute(select(m.Message.channel, m.Message.to_address, m.Message.text)
+                              .where(m.Message.purpose == "digest")).all()
+    assert row.channel == "telegram" and row.to_address == "-1001234"
+    assert "https://chorus.example/digests/2026-W47/partnership/" in row.text and QUOTED not in row.text

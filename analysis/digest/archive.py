@@ -12,6 +12,8 @@ quoted is treated the same way.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -38,6 +40,16 @@ class Archived:
     path: Path
     digest: Digest
     rebuilt: bool          # an archive for this week and scope existed and was rewritten
+
+
+def share_token(secret_key: str, week: str, scope: str) -> str:
+    """The unguessable part of a digest's web link: whoever has the link (the governance group it is
+    posted to) can read the printable digest, which holds only protected figures and redacted quotes."""
+    return hmac.new(secret_key.encode(), f"digest:{week}:{scope}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def share_path(secret_key: str, week: str, scope: str) -> str:
+    return f"/digests/{week}/{scope}/{share_token(secret_key, week, scope)}"
 
 
 def scope_of(org_code: str | None) -> str:

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from analysis.digest.archive import DA, Archived, build_and_archive, existing, refresh_archives, scope_of
+from analysis.digest.archive import (
+    DA,
+    Archived,
+    build_and_archive,
+    existing,
+    refresh_archives,
+    scope_of,
+    share_path,
+)
 from analysis.digest.build import Options
 from analysis.weeks import parse_week, previous_week, week_label
 from surveys.engine import OutgoingMessage
@@ -29,9 +37,16 @@ def subject(d: dict) -> str:
     return f"User voice this week: {who}, {d['week']}"
 
 
-def telegram_summary(d: dict) -> str:
+def digest_link(db: Store, d: dict) -> str | None:
+    base = (db.settings.public_base_url or "").rstrip("/")
+    if not base:
+        return None
+    return base + share_path(db.settings.secret_key, d["week"], scope_of(d.get("organisation")))
+
+
+def telegram_summary(d: dict, link: str | None) -> str:
     lines = [f"{subject(d)}"] + [f"• {s}" for s in d["summary"][:3]]
-    lines.append("The full digest went to the governance email list.")
+    lines.append(f"The full digest: {link}" if link else "The full digest went to the governance email list.")
     return "\n".join(lines)
 
 
@@ -51,7 +66,8 @@ def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = 
               to_address=address, purpose="digest")
         n += 1
     if db.settings.digest_telegram_chat:
-        queue(db, "telegram", OutgoingMessage(telegram_summary(d)), now, to_address=db.settings.digest_telegram_chat,
+        queue(db, "telegram", OutgoingMessage(telegram_summary(d, digest_link(db, d))), now,
+              to_address=db.settings.digest_telegram_chat,
               purpose="digest")
         n += 1
     with db.write() as conn:
