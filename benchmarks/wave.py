@@ -4,13 +4,18 @@
 2. outbox drain rate with no rate limit on the local channel (target at least 2,000 rows/s), after the
    invitations have been turned into queued messages (that step's rate is printed too);
 3. the achieved send rate against a configured limit, and the most sends seen in any 1-second window
-   (never above the limit), with two workers sharing the limit through the database.
+   (never above the limit), with two workers sharing the limit through the database; `--busy N` keeps N
+   processes spinning on the CPU meanwhile, to see the limiter on a loaded machine.
 
-    python benchmarks/wave.py [--participants 100000] [--drain 20000] [--limit 50] [--backend both]
+The worker sends through `--senders` lanes (default: the worker's own default, surveys.outbox.SENDERS).
+
+    python benchmarks/wave.py [--participants 100000] [--drain 20000] [--limit 50] [--senders N] [--busy N]
+                              [--backend both]
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import tempfile
 import threading
@@ -29,7 +34,7 @@ from config.settings import load_settings  # noqa: E402
 from surveys import admin  # noqa: E402
 from surveys import models as m  # noqa: E402
 from surveys.loader import load_survey_file  # noqa: E402
-from surveys.outbox import Worker, start_due_invitations  # noqa: E402
+from surveys.outbox import SENDERS, Worker, start_due_invitations  # noqa: E402
 from surveys.store import Store, make_engine  # noqa: E402
 from surveys.waves import create_wave  # noqa: E402
 
@@ -74,7 +79,12 @@ def rate_windows(times: list[float]) -> int:
     return best
 
 
-def run(name: str, store: Store, participants: int, drain: int, limit: float) -> None:
+def spin(stop) -> None:
+    while not stop.is_set():
+        pass
+
+
+def run(name: str, store: Store, participants: int, drain: int, limit: float, senders: int, busy: int) -> None:
     seed(store, participants)
     t = time.perf_counter()
     result = create_wave(store, "weekly-checkin", T0, T0)
@@ -95,13 +105,14 @@ def run(name: str, store: Store, participants: int, drain: int, limit: float) ->
     print(f"{name:9} {drain:,} invitations started ({queued:,} messages queued) in {started:.2f} s "
           f"({drain / started:,.0f}/s)", flush=True)
     channel = Counting()
-    worker = Worker(store, {"local": channel}, {"local": None}, "bench", batch=500, clock=lambda: T0)
+    worker = Worker(store, {"local": channel}, {"local": None}, "bench", batch=500, clock=lambda: T0,
+                    senders=senders)
     t = time.perf_counter()
     while worker.run_once():
         pass
     drained = time.perf_counter() - t
     print(f"{name:9} outbox drained: {len(channel.times):,} rows in {drained:.2f} s "
-          f"({len(channel.times) / drained:,.0f} rows/s, no rate limit)", flush=True)
+          f"({len(channel.times) / drained:,.0f} rows/s, no rate limit, {senders} lanes)", flush=True)
 
     # Rate: two workers share the limit through the database.
     count = int(limit * 10)
@@ -110,8 +121,12 @@ def run(name: str, store: Store, participants: int, drain: int, limit: float) ->
             dict(channel="local", direction="out", contact_id=1, kind="text", text="rate test", status="pending",
                  not_before=T0, created_at=T0, purpose="broadcast") for _ in range(count)])
     limited = Counting()
-    workers = [Worker(store, {"local": limited}, {"local": limit}, f"w{i}", batch=20, clock=lambda: T0 + timedelta(days=1))
-               for i in range(2)]
+    workers = [Worker(store, {"local": limited}, {"local": limit}, f"w{i}", batch=20,
+                      clock=lambda: T0 + timedelta(days=1), senders=senders) for i in range(2)]
+    stop = multiprocessing.Event()
+    spinners = [multiprocessing.Process(target=spin, args=(stop,), daemon=True) for _ in range(busy)]
+    for p in spinners:
+        p.start()
     t = time.perf_counter()
     threads = [threading.Thread(target=lambda w=w: [None for _ in iter(w.run_once, 0)]) for w in workers]
     for th in threads:
@@ -119,9 +134,16 @@ def run(name: str, store: Store, participants: int, drain: int, limit: float) ->
     for th in threads:
         th.join()
     elapsed = time.perf_counter() - t
-    achieved = len(limited.times) / (limited.times[-1] - limited.times[0]) if len(limited.times) > 1 else 0
-    print(f"{name:9} limit {limit:g}/s, 2 workers: {len(limited.times)} sent, achieved {achieved:.1f}/s "
-          f"({achieved / limit:.1%} of the limit), most in any 1-s window {rate_windows(limited.times)}, "
+    stop.set()
+    for p in spinners:
+        p.join()
+    sent = limited.times
+    # n sends span n - 1 intervals.
+    achieved = (len(sent) - 1) / (sent[-1] - sent[0]) if len(sent) > 1 else 0
+    loaded = f", {busy} CPU spinners" if busy else ""
+    print(f"{name:9} limit {limit:g}/s, 2 workers{loaded}: {len(sent)} sent, achieved {achieved:.1f}/s "
+          f"({achieved / limit:.1%} of the limit), most in any 1-s window {rate_windows(sent)}, "
+          f"slots re-booked after a late wake {sum(w.rebooked for w in workers)}, "
           f"total {elapsed:.1f} s (ideal {count / limit:.1f} s)", flush=True)
 
 
@@ -130,6 +152,8 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--drain", type=int, default=20_000)
     parser.add_argument("--limit", type=float, default=50)
+    parser.add_argument("--senders", type=int, default=SENDERS, help="lanes per worker")
+    parser.add_argument("--busy", type=int, default=0, help="CPU-spinning processes during the rate test")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -139,13 +163,13 @@ def main() -> None:
         if args.backend in ("sqlite", "both"):
             store = Store(settings, engine=make_engine(settings.database_url, background_checkpoints=True))
             upgrade(store.engine)
-            run("sqlite", store, args.participants, args.drain, args.limit)
+            run("sqlite", store, args.participants, args.drain, args.limit, args.senders, args.busy)
             store.dispose()
         if args.backend in ("postgres", "both"):
             with postgres_schema(PG_URL) as url:
                 store = Store(settings, engine=make_engine(url))
                 upgrade(store.engine)
-                run("postgres", store, args.participants, args.drain, args.limit)
+                run("postgres", store, args.participants, args.drain, args.limit, args.senders, args.busy)
                 store.dispose()
 
 

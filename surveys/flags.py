@@ -12,7 +12,7 @@ reads the answer with `chorus flags show ID`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import Connection, insert, or_, select, update
 
@@ -21,6 +21,7 @@ from surveys.engine import OutgoingMessage
 from surveys.store import Store
 
 CONTACT_CHANNELS = ("email", "telegram")
+ALERT_NOT_BEFORE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class FlagError(ValueError):
@@ -43,9 +44,12 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
         m.SafeguardingContact.organisation_id == organisation_id,
         m.SafeguardingContact.organisation_id.is_(None)))).all()
     for channel, address in sorted(set(contacts)):
+        # The worker takes due rows in `not_before` order: an alert due since the epoch goes ahead of any
+        # backlog on its channel (a wave of thousands of Telegram invitations must not delay it).
         conn.execute(insert(m.Message).values(
             channel=channel, direction="out", to_address=address, kind="text", text=message.text,
-            payload=message.to_payload(), status="pending", not_before=now, purpose="alert", created_at=now))
+            payload=message.to_payload(), status="pending", not_before=ALERT_NOT_BEFORE, purpose="alert",
+            created_at=now))
     return flag_id
 
 

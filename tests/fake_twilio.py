@@ -68,7 +68,12 @@ class FakeTwilio:
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # The client died mid-request: a real server never sees a message, and neither do we.
+                    self.close_connection = True
+                    return
+                form = dict(parse_qsl(raw.decode(), keep_blank_values=True))
                 fake.requests.append(Recorded(self.path, form, self.headers.get("Authorization")))
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 if self.path != expected:

@@ -63,6 +63,28 @@ def test_a_queued_alert_is_emailed_once(db, now, smtp):
     assert status == "queued" and provider_id.startswith("<")
 
 
+def test_alerts_to_several_people_go_out_together_once_each(db, now, smtp):
+    """The worker's lanes call the channel from several threads at once: each alert still arrives once."""
+    inbox, port = smtp
+    inbox.refuse.add("gone@pantry.example")
+    channel = EmailChannel("127.0.0.1", port, "chorus@pantry.example", starttls=False)
+    to = [f"staff{i}@pantry.example" for i in range(12)] + ["gone@pantry.example"]
+    for address in to:
+        queue(db, "email", OutgoingMessage(f"digest for {address}", subject="Chorus digest"), now, to_address=address)
+    worker = Worker(db, {"email": channel}, clock=lambda: now, senders=4)
+    while worker.run_once():
+        pass
+    received = sorted(r for recipients, _ in inbox.messages for r in recipients)
+    assert received == sorted(to[:-1])
+    from sqlalchemy import func, select
+
+    from surveys import models as m
+
+    with db.read() as conn:
+        statuses = dict(conn.execute(select(m.Message.status, func.count()).group_by(m.Message.status)).all())
+    assert statuses == {"queued": 12, "failed": 1}
+
+
 def test_a_refused_recipient_is_a_permanent_failure(db, now, smtp):
     inbox, port = smtp
     inbox.refuse.add("nobody@pantry.example")

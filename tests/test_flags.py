@@ -176,3 +176,23 @@ def test_numeric_answers_are_checked_for_risk_but_not_sentiment_tagged(store, no
     with store.read() as conn:
         tags = conn.execute(select(m.Answer.tags).where(m.Answer.question_key == "visit")).scalar()
     assert tags is None    # a number has no sentiment of its own, and no risk
+
+
+def test_an_alert_goes_ahead_of_a_backlog_on_its_channel(store, now):
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    from surveys.outbox import claim
+
+    _setup(store, now)
+    with store.write() as conn:     # a wave of Telegram invitations due an hour ago, not yet sent
+        conn.execute(insert(m.Message), [dict(channel="telegram", direction="out", to_address=f"{1000 + i}",
+                                              kind="text", text="invitation", status="pending", purpose="invitation",
+                                              not_before=now - timedelta(hours=1), created_at=now)
+                                         for i in range(30)])
+    _to_last_question(store, now)
+    _send(store, now, RISK)
+    first = claim(store, "w1", now, 5, ("telegram",))          # the first batch the worker takes holds it
+    (alert,) = [r for r in first if r.address == "-100123"]
+    assert "safeguarding" in alert.text
