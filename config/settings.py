@@ -44,7 +44,8 @@ class Settings:
     digest_recipients: tuple[str, ...] = ()  # governance email list
     digest_telegram_chat: str | None = None  # a Telegram group that gets a short summary with a link
     digest_when: tuple[int, time] = (0, time(8, 0))  # weekday (0 = Monday) and local time the clock sends it
-    safeguarding_lexicon_dir: Path | None = None  # <lang>.yaml files that add to (or replace) the shipped lexicons
+    safeguarding_lexicon_dir: Path | None = None
+    safeguarding_reply: str = "default"  # 'default', 'off', or the deployment's own text ({org} is filled in)  # <lang>.yaml files that add to (or replace) the shipped lexicons
     smtp_host: str | None = None  # set: email is an outbox channel (alerts, digests)
     smtp_port: int = 587
     smtp_from: str = "chorus@localhost"
@@ -262,6 +263,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
         sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("feedback", "textblob", "vader", "combined"), "feedback"),
         safeguarding_lexicon_dir=_existing_dir(env, "SAFEGUARDING_LEXICON_DIR"),
+        safeguarding_reply=(env.get("SAFEGUARDING_REPLY") or "").strip() or "default",
         partnership_name=(env.get("PARTNERSHIP_NAME") or "").strip() or "Chorus partnership",
         digest_recipients=_emails(env, "DIGEST_RECIPIENTS"),
         digest_telegram_chat=_chat_id(env, "DIGEST_TELEGRAM_CHAT"),

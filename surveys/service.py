@@ -245,18 +245,20 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
         _insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
+    flagged = False
     for ev in st.events:
         if not consented and isinstance(ev, (engine.AnswerRecorded, engine.CommentReceived)):
             continue  # consent before data (the engine asks for consent before any question)
         if isinstance(ev, engine.AnswerRecorded):
-            _insert_answer(db, conn, contact, before.conversation, conv_id, inbound_id, ev.question, ev.question_type,
-                           ev.status, ev.raw, ev.value, after.language, now)
+            flagged |= _insert_answer(db, conn, contact, before.conversation, conv_id, inbound_id, ev.question,
+                                      ev.question_type, ev.status, ev.raw, ev.value, after.language, now)
         elif isinstance(ev, engine.CommentReceived):
             late = ev.late and before.conversation is not None
             enrolment = None if late else (before.default_enrolment or (None,))[0]
-            _insert_answer(db, conn, contact, before.conversation if late else None, conv_id if late else None,
-                           inbound_id, ev.question, None, "late" if late else "comment", ev.raw, None,
-                           after.language, now, enrolment=enrolment)
+            flagged |= _insert_answer(db, conn, contact, before.conversation if late else None,
+                                      conv_id if late else None, inbound_id, ev.question, None,
+                                      "late" if late else "comment", ev.raw, None, after.language, now,
+                                      enrolment=enrolment)
         elif isinstance(ev, engine.ConversationStarted):
             conv_id = _insert_conversation(db, conn, contact.id, after, now)
             nc = after.conversation
@@ -275,10 +277,28 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
 
     _save_conversation(db, conn, before, after, conv_id, now)
     _save_contact_state(db, conn, contact, before, after)
-    _insert_replies(db, conn, msg.channel, st.replies, inbound_id, contact.id,
+    replies = list(st.replies)
+    if flagged:
+        replies.insert(0, _safeguarding_reply(db, before, after.language))
+    replies = [r for r in replies if r is not None]
+    _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     ignored = next((e.reason for e in st.events if isinstance(e, engine.Ignored)), None)
-    return Handled(st.replies, contact_id=contact.id, ignored=ignored)
+    return Handled(replies, contact_id=contact.id, ignored=ignored)
+
+
+def _safeguarding_reply(db: Store, before: Session, language: str) -> OutgoingMessage | None:
+    """Said at once to someone whose answer raised a safeguarding flag: that a person will read it, and
+    where help is now. SAFEGUARDING_REPLY: 'default' (Chorus's words, en/es), 'off', or the deployment's own
+    text (with {org})."""
+    setting = (db.settings.safeguarding_reply or "default").strip()
+    if setting.lower() == "off":
+        return None
+    org = before.conversation.org_name if before.conversation is not None else (
+        before.default_enrolment[1] if before.default_enrolment else "the team")
+    if setting.lower() == "default":
+        return OutgoingMessage(messages.text(language, "safeguarding_reply", org=org))
+    return OutgoingMessage(setting.replace("{org}", org))
 
 
 def _insert_conversation(db: Store, conn, contact_id: int, after: Session, now: datetime) -> int:
@@ -312,7 +332,8 @@ def _insert_replies(db: Store, conn, channel: str, replies, inbound_id, contact_
 
 
 def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | None, conv_id, message_id, question,
-                   qtype, status, raw, value, language, now, enrolment=None) -> None:
+                   qtype, status, raw, value, language, now, enrolment=None) -> bool:
+    """Store one answer (tagged when a tagger is set). True when it raised a safeguarding flag."""
     survey = conv.survey if conv else None
     num, txt = _answer_values(value)
     enrolment_id = conv.enrolment if conv else enrolment
@@ -329,6 +350,8 @@ def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | N
     ))
     if tags and tags.get("flag"):
         flags.raise_flag(db, conn, answer_id, organisation_id, survey.id if survey else None, tags["flag"], now)
+        return True
+    return False
 
 
 def tag_context(db: Store, conn, survey, conv_id, question, qtype, status, language) -> dict:

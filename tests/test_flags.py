@@ -196,3 +196,23 @@ def test_an_alert_goes_ahead_of_a_backlog_on_its_channel(store, now):
     first = claim(store, "w1", now, 5, ("telegram",))          # the first batch the worker takes holds it
     (alert,) = [r for r in first if r.address == "-100123"]
     assert "safeguarding" in alert.text
+
+
+def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(store, now):
+    import dataclasses
+
+    _setup(store, now)
+    _to_last_question(store, now)
+    handled = _send(store, now, RISK)
+    assert "A person from Riverside Pantry will read your message" in handled.replies[0].text
+    assert "116 123" in handled.replies[0].text and len(handled.replies) >= 2      # then the survey goes on
+    ordinary = _send(store, now, "the staff were lovely", address="+447700900999")
+    assert all("116 123" not in r.text for r in ordinary.replies)
+    off = Store(dataclasses.replace(store.settings, safeguarding_reply="off"), engine=store.engine, tagger=store.tagger)
+    _to_last_question(off, now, address="+447700900555")
+    assert all("116 123" not in r.text for r in _send(off, now, RISK, address="+447700900555").replies)
+    own = Store(dataclasses.replace(store.settings, safeguarding_reply="Call our line on 0800 000 000. {org} cares."),
+                engine=store.engine, tagger=store.tagger)
+    _to_last_question(own, now, address="+447700900556")
+    assert _send(own, now, RISK, address="+447700900556").replies[0].text == \
+        "Call our line on 0800 000 000. Riverside Pantry cares."
