@@ -174,3 +174,13 @@ def test_week_boundary_across_the_clock_change(db):
     cut = datetime(2026, 11, 1, tzinfo=timezone.utc)
     assert build(db, Options(2026, 43, TZ, cutoff=cut), cut).total.invitations == Figure(5)
     assert build(db, Options(2026, 44, TZ, cutoff=cut), cut).total.invitations == Figure(7)
+
+
+def test_a_prompt_naming_the_organisation_reads_well_in_either_digest():
+    from analysis.digest.build import _score
+    from surveys.definition import Question
+
+    q = Question(key="recommend", type="nps", prompt={"en": "Would you recommend {org} to a friend?"})
+    stats = (10, 80.0, 700.0, 6, 2)
+    assert _score(q, "en", stats, None).prompt == "Would you recommend us to a friend?"
+    assert _score(q, "en", stats, None, "Riverside Food Bank").prompt == "Would you recommend Riverside Food Bank to a friend?"

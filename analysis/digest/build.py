@@ -255,7 +255,10 @@ def _surveys(conn, db, start, end, prev, cutoff, org_id):
 
 
 def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id, tz) -> SurveyPart:
+    """One survey's part. A prompt's {org} reads as the organisation's name in its own digest, "us" in the
+    partnership's (each organisation asked about itself)."""
     definition: SurveyDefinition = db.survey_version(conn, version_id)
+    org_name = conn.execute(select(O.c.name).where(O.c.id == org_id)).scalar() if org_id is not None else None
     lang = definition.languages[0]
     org_filter = [A.c.organisation_id == org_id] if org_id is not None else []
     wk = _buckets(A.c.answered_at, bounds[:2])
@@ -278,7 +281,7 @@ def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id,
     for q in definition.questions:
         if q.type not in ("scale", "nps") or q.key not in by_q:
             continue
-        scores.append(_score(q, lang, by_q[q.key].get(0), by_q[q.key].get(1)))
+        scores.append(_score(q, lang, by_q[q.key].get(0), by_q[q.key].get(1), org_name))
     themes, rising, falling = _themes(conn, survey_id, bounds, cutoff, org_filter, lang)
     quotes = _quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes)
     return SurveyPart(survey_id, title, _count_fig(responses), scores, themes, rising, falling, quotes)
@@ -288,7 +291,7 @@ def _count_fig(n: int) -> Figure:
     return Figure.withheld() if 0 < n < SMALL else Figure(n)
 
 
-def _score(q, lang, now_stats, prev_stats) -> Score:
+def _score(q, lang, now_stats, prev_stats, org_name: str | None = None) -> Score:
     def value(st):
         if st is None or st[0] < SMALL:
             return None
@@ -307,7 +310,7 @@ def _score(q, lang, now_stats, prev_stats) -> Score:
     current, previous = value(now_stats), value(prev_stats)
     withheld = 0 < n < SMALL
     missing = Figure.withheld() if withheld else NA
-    prompt = q.prompt.get(lang) or next(iter(q.prompt.values()), q.key)
+    prompt = (q.prompt.get(lang) or next(iter(q.prompt.values()), q.key)).replace("{org}", org_name or "us")
     return Score(q.key, prompt, q.type, int(q.min if q.min is not None else 0), int(q.max if q.max is not None else 10),
                  _count_fig(n), Figure(current[0]) if current else missing, Figure(current[1]) if current else missing,
                  Figure(current[2]) if current else missing,
