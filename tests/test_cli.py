@@ -115,22 +115,27 @@ def test_validate_warns_when_a_prompt_costs_more_than_three_sms_segments(tmp_pat
     result = run("surveys", "validate", str(survey))
     assert result.exit_code == 0
     assert "weekly.yaml: warning: questions[3].prompt.en: 4 SMS segments as sent (GSM-7" in result.output
-    # English ships a safeguarding lexicon and Spanish does not yet: the examples' Spanish is warned about...
-    examples = run("surveys", "validate", *EXAMPLES)
-    warnings = [line for line in examples.output.splitlines() if "warning" in line]
-    assert warnings and all("no safeguarding lexicon for 'es'" in w for w in warnings)
+    clean = run("surveys", "validate", *EXAMPLES)        # English and Spanish both ship a safeguarding lexicon
+    assert "warning" not in clean.output
 
 
-def test_validate_stops_warning_once_a_language_has_a_safeguarding_lexicon(tmp_path, env, monkeypatch):
+def test_validate_warns_for_a_language_without_a_safeguarding_lexicon(tmp_path, env, monkeypatch):
+    text = (ROOT / "surveys/examples/weekly.yaml").read_text()
+    french = tmp_path / "weekly-fr.yaml"
+    french.write_text(text.replace("languages: [en, es]", "languages: [en, fr]").replace("\n    es: ", "\n    fr: ")
+                      .replace(" es: ", " fr: "))
+    warned = run("surveys", "validate", str(french))
+    assert warned.exit_code == 0, warned.output
+    assert "no safeguarding lexicon for 'fr'" in warned.output
     lexicons = tmp_path / "lexicons"
     lexicons.mkdir()
-    (lexicons / "es.yaml").write_text("risks:\n  suicide:\n    quiero_morir:\n      - (quiero/kiero) morir*\n")
+    (lexicons / "fr.yaml").write_text("risks:\n  suicide:\n    envie_de_mourir:\n      - (je veux/j ai envie de) mourir\n")
     monkeypatch.setenv("SAFEGUARDING_LEXICON_DIR", str(lexicons))
-    clean = run("surveys", "validate", *EXAMPLES)
-    assert clean.exit_code == 0 and "warning" not in clean.output
-    (lexicons / "es.yaml").write_text("risks:\n  suicide:\n    quiero_morir:\n      - <nadie> morir\n")
-    broken = run("surveys", "validate", *EXAMPLES)
-    assert broken.exit_code != 0 and "es.yaml: risks.suicide.quiero_morir[1]" in broken.output
+    quiet = run("surveys", "validate", str(french))
+    assert quiet.exit_code == 0 and "safeguarding" not in quiet.output
+    (lexicons / "fr.yaml").write_text("risks:\n  suicide:\n    envie_de_mourir:\n      - <personne> mourir\n")
+    broken = run("surveys", "validate", str(french))
+    assert broken.exit_code != 0 and "fr.yaml: risks.suicide.envie_de_mourir[1]" in broken.output
 
 
 def _chat(env, address, script, survey=None):

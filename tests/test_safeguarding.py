@@ -291,7 +291,7 @@ def test_hit_carries_no_text_of_the_answer(sg, answer, _):
 
 
 def test_languages(sg):
-    assert sg.languages() == frozenset({"en"})
+    assert sg.languages() == frozenset({"en", "es"})
 
 
 @pytest.mark.parametrize("tag", ["en", "en-GB", "EN", "en_US", " en-gb "])
@@ -299,7 +299,7 @@ def test_language_tags_match_on_the_primary_subtag(sg, tag):
     assert sg.check("i want to die", tag) is not None
 
 
-@pytest.mark.parametrize("tag", ["fr", "es-MX", "", "eng", "xx-en"])
+@pytest.mark.parametrize("tag", ["fr", "pl-PL", "", "eng", "xx-en"])
 def test_a_language_without_a_lexicon_gives_none(sg, tag):
     assert sg.check("i want to die", tag) is None
 
@@ -366,19 +366,19 @@ def test_extra_lexicon_can_replace_the_shipped_one(tmp_path):
 
 
 def test_extra_lexicon_adds_a_language(tmp_path):
-    write(tmp_path, "es.yaml", """\
+    write(tmp_path, "pt.yaml", """\
 risks:
   suicide:
-    quiero_morir:
-      - (quiero/kiero) (morir*/matarme/suicidarme)
-      - no quiero vivir mas
+    quero_morrer:
+      - (quero/kero) (morrer/me matar)
+      - nao quero viver mais
 """)
     sg = Safeguarding(extra_dir=tmp_path)
-    assert sg.languages() == frozenset({"en", "es"})
-    assert sg.check("kiero morirme", "es-MX").rules == ("suicide.quiero_morir",)
-    assert sg.check("No quiero vivir m\u00e1s.", "es") is not None       # accents do not matter
-    assert sg.check("i want to kill myself", "es") is None               # each language has its own lexicon
-    assert sg.check("quiero morir", "en") is None
+    assert sg.languages() == frozenset({"en", "es", "pt"})
+    assert sg.check("kero morrer", "pt-BR").rules == ("suicide.quero_morrer",)
+    assert sg.check("N\u00e3o quero viver mais.", "pt") is not None      # accents do not matter
+    assert sg.check("i want to kill myself", "pt") is None               # each language has its own lexicon
+    assert sg.check("quero morrer", "en") is None
 
 
 def test_an_error_in_an_extra_file_names_that_file(tmp_path):
