@@ -166,3 +166,12 @@ def test_the_telegram_summary_carries_the_link(store, data):
                               .where(m.Message.purpose == "digest")).all()
     assert row.channel == "telegram" and row.to_address == "-1001234"
     assert "https://chorus.example/digests/2026-W47/partnership/" in row.text and QUOTED not in row.text
+
+
+def test_weeks_missed_during_an_outage_are_sent_oldest_first_and_a_new_install_starts_with_one(store, data):
+    first = weekly_digest(store, datetime(2026, 11, 9, 9, 0, tzinfo=timezone.utc))     # new install: one week
+    assert first["weeks"] == ["2026-W45"]
+    back = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)                          # down for two Mondays
+    result = weekly_digest(store, back)
+    assert result["weeks"] == ["2026-W46", "2026-W47"] and result["sent"] == 4
+    assert weekly_digest(store, back + timedelta(minutes=1))["sent"] == 0

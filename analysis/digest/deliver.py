@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from analysis.digest.archive import (
     DA,
@@ -88,20 +88,45 @@ def due_week(db: Store, now: datetime) -> tuple[int, int]:
     return previous_week(year, week)
 
 
+CATCH_UP_WEEKS = 8   # after a long outage, at most this many missed weeks are built and sent, oldest first
+
+
 def weekly_digest(db: Store, now: datetime) -> dict:
     """The clock's job: rebuild archives that quote someone erased since; build, archive and send last week's
-    digest once it is due (once: a restart after downtime sends it late, never twice)."""
+    digest once it is due (once: a restart after downtime sends it late, never twice). Weeks missed while
+    nothing ran since the last digest are sent too, oldest first (at most CATCH_UP_WEEKS); a new
+    installation starts with the latest due week only."""
     def opts_for(week, scope, cutoff):
         year, number = parse_week(week)
         return options(db, year, number, None if scope == "partnership" else scope, cutoff)
 
     refreshed = refresh_archives(db, now, opts_for)
-    year, week = due_week(db, now)
-    row = existing(db, week_label(year, week), None)
-    if row is not None and row.sent_at is not None:
-        return {"refreshed": len(refreshed), "sent": 0}
-    archived = build_and_archive(db, options(db, year, week, cutoff=row.cutoff if row is not None else now), now)
-    return {"refreshed": len(refreshed), "sent": queue_digest(db, archived, now), "week": archived.digest.week}
+    due = due_week(db, now)
+    with db.read() as conn:
+        latest = conn.execute(select(func.max(DA.c.week)).where(DA.c.scope == "partnership",
+                                                                DA.c.sent_at.is_not(None))).scalar()
+    weeks = [due]
+    if latest is not None:
+        weeks = []
+        for n in range(CATCH_UP_WEEKS):
+            week = previous_week(*due, n)
+            if week_label(*week) <= latest:
+                break
+            weeks.append(week)
+        weeks.reverse()
+    sent, built = 0, []
+    for year, week in weeks:
+        row = existing(db, week_label(year, week), None)
+        if row is not None and row.sent_at is not None:
+            continue
+        archived = build_and_archive(db, options(db, year, week, cutoff=row.cutoff if row is not None else now), now)
+        sent += queue_digest(db, archived, now)
+        built.append(archived.digest.week)
+    out = {"refreshed": len(refreshed), "sent": sent}
+    if built:
+        out["week"] = built[-1]
+        out["weeks"] = built
+    return out
 
 
 __all__ = ["options", "queue_digest", "weekly_digest", "due_week", "scope_of"]
