@@ -30,8 +30,14 @@ test: $(STAMP)
 	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest
 
+# Every figure in the README's benchmark tables (about 15 minutes; PostgreSQL figures need the local server).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/inbound.py
+	$(BIN)/python benchmarks/sms_webhook.py
+	$(BIN)/python benchmarks/telegram_send.py
+	$(BIN)/python benchmarks/wave.py
+	$(BIN)/python benchmarks/sentiment.py
+	$(BIN)/python benchmarks/digest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
