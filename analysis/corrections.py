@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from analysis.sentiment import MIXED, NEGATIVE, NEUTRAL, NOT_TAGGED_LANGUAGE, POSITIVE
 from surveys import models as m
@@ -43,8 +43,7 @@ def set_label(db: Store, answer_id: int, label: str, by: str, now: datetime) -> 
 
 def staff_labels(db: Store, answer_ids: list[int] | None = None) -> dict[int, str]:
     """The current (latest) staff label per answer."""
-    latest = select(func.max(m.AnswerLabel.id)).group_by(m.AnswerLabel.answer_id)
-    q = select(m.AnswerLabel.answer_id, m.AnswerLabel.label).where(m.AnswerLabel.id.in_(latest))
+    q = select(m.AnswerLabel.answer_id, m.AnswerLabel.label).where(m.AnswerLabel.id.in_(m.latest_answer_labels()))
     if answer_ids is not None:
         q = q.where(m.AnswerLabel.answer_id.in_(answer_ids))
     with db.read() as conn:
@@ -90,10 +89,9 @@ class Agreement:
 
 
 def accuracy(db: Store, survey_id: str | None = None, since: datetime | None = None) -> Agreement:
-    latest = select(func.max(m.AnswerLabel.id)).group_by(m.AnswerLabel.answer_id)
     q = (select(m.Answer.tags, m.AnswerLabel.label)
          .join(m.AnswerLabel, m.AnswerLabel.answer_id == m.Answer.id)
-         .where(m.AnswerLabel.id.in_(latest)))
+         .where(m.AnswerLabel.id.in_(m.latest_answer_labels())))
     if survey_id:
         q = q.where(m.Answer.survey_id == survey_id)
     if since:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from surveys import models as m
 from surveys.service import tag_context
@@ -34,8 +34,7 @@ class RetagResult:
 
 
 def _selection(since: datetime | None, survey_id: str | None):
-    cond = [A.c.raw_text.is_not(None), or_(A.c.question_type.is_(None), A.c.question_type == "text",
-                                            A.c.status == "unparsed")]
+    cond = [m.free_text_answers()]
     if since is not None:
         cond.append(A.c.answered_at >= since)
     if survey_id:
@@ -52,9 +51,8 @@ def retag(db: Store, tagger, now: datetime, *, since: datetime | None = None, su
     R = m.RetagRun
     with db.session() as s:
         run = None if fresh else s.execute(
-            select(R).where(R.analyzer == analyzer, R.survey_id.is_(survey_id) if survey_id is None
-                            else R.survey_id == survey_id,
-                            R.since.is_(None) if since is None else R.since == since)
+            select(R).where(R.analyzer == analyzer, R.survey_id.is_not_distinct_from(survey_id),
+                            R.since.is_not_distinct_from(since))
             .order_by(R.id.desc()).limit(1)).scalar()
         resumed = run is not None
         if run is not None and run.finished_at is not None:

@@ -55,6 +55,8 @@ from pathlib import Path
 
 import yaml
 
+from analysis.language import primary_language
+
 CATEGORIES = ("abuse", "danger", "self_harm", "suicide", "violence")
 SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "safeguarding"
 TOP_LEVEL_KEYS = ("language", "replace", "words", "risks", "not_a_risk")
@@ -108,10 +110,6 @@ def normalise(text: str) -> str:
 def _phrase_words(word: str) -> str:
     """A phrase word normalised like an answer, but punctuation inside a phrase is never a boundary."""
     return " ".join(t for t in normalise(word).split() if t != _BOUNDARY)
-
-
-def primary_language(language: str | None) -> str:
-    return (language or "").strip().lower().replace("_", "-").split("-", 1)[0]
 
 
 # --- phrases -------------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Protocol
 
+from analysis.language import primary_language
+
 POSITIVE, NEUTRAL, NEGATIVE, MIXED = "positive", "neutral", "negative", "mixed"
 NOT_TAGGED_LANGUAGE = "not tagged: language"
 
@@ -683,10 +685,6 @@ def _sign_label(polarity: float) -> str:
     return POSITIVE if polarity > 0 else NEGATIVE
 
 
-def _primary_language(language: str | None) -> str:
-    return (language or "").strip().lower().replace("_", "-").split("-", 1)[0]
-
-
 class SentimentTagger:
     """Implements the store's AnswerTagger protocol: tag(text, language, context) -> dict | None"""
 
@@ -707,7 +705,7 @@ class SentimentTagger:
 
     def tag_object(self, text: str, language: str, context: dict) -> Tag:
         name = self.analyzer.name
-        if _primary_language(language) not in self.analyzer.languages:
+        if primary_language(language) not in self.analyzer.languages:
             return Tag(0.0, 0.0, NOT_TAGGED_LANGUAGE, name)
         clean = normalise(text or "")
         short = len(clean) < 40      # the context rules below are about short answers only

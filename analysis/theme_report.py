@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, delete, select
 
+from analysis.language import primary_language
 from analysis.themes import ThemeCounter, ThemeTrend, compare, top_themes
 from analysis.weeks import previous_week, week_bounds
 from surveys import models as m
@@ -23,15 +24,14 @@ class ThemeError(ValueError):
     pass
 
 
-def aliases_for(db: Store, survey_id: str | None) -> dict[str, str]:
+def aliases_for(conn: Connection, survey_id: str | None, cutoff: datetime | None = None) -> dict[str, str]:
+    """key -> theme name for `survey_id`: decisions for every survey, overridden by the survey's own ('' sorts
+    first). With `cutoff`, only decisions made before it (a digest rebuilt from its cut-off is unchanged)."""
     TA = m.ThemeAlias
-    with db.read() as conn:
-        rows = conn.execute(select(TA.survey_id, TA.key, TA.name)
-                            .where(TA.survey_id.in_(("", survey_id or ""))).order_by(TA.survey_id)).all()
-    out: dict[str, str] = {}
-    for sid, key, name in rows:   # '' sorts first, so a survey's own decision overrides the global one
-        out[key] = name
-    return out
+    q = select(TA.key, TA.name).where(TA.survey_id.in_(("", survey_id or ""))).order_by(TA.survey_id, TA.id)
+    if cutoff is not None:
+        q = q.where(TA.created_at < cutoff)
+    return dict(conn.execute(q).all())
 
 
 def set_alias(db: Store, keys: Iterable[str], name: str, survey_id: str | None, by: str | None,
@@ -69,14 +69,12 @@ def list_aliases(db: Store) -> list[tuple[str, str, str, str | None]]:
 
 
 def _texts(db: Store, survey_id: str, start: datetime, end: datetime, language: str) -> list[tuple[datetime, str]]:
-    lang = language.lower()
+    lang = primary_language(language)
     q = (select(A.c.answered_at, A.c.raw_text, A.c.language)
          .where(A.c.survey_id == survey_id, A.c.raw_text.is_not(None), A.c.answered_at >= start,
-                A.c.answered_at < end,
-                or_(A.c.question_type.is_(None), A.c.question_type == "text", A.c.status == "unparsed")))
+                A.c.answered_at < end, m.free_text_answers()))
     with db.read() as conn:
-        return [(at, text) for at, text, lg in conn.execute(q)
-                if (lg or "").lower().replace("_", "-").split("-")[0] == lang]
+        return [(at, text) for at, text, lg in conn.execute(q) if primary_language(lg) == lang]
 
 
 def themes_for_week(db: Store, survey_id: str, year: int, week: int, *, tz: str, weeks_back: int = 4,
@@ -84,7 +82,8 @@ def themes_for_week(db: Store, survey_id: str, year: int, week: int, *, tz: str,
     """Top themes of the week with their change against the `weeks_back` weeks before (latest first)."""
     weeks = [previous_week(year, week, n) for n in range(weeks_back + 1)]   # this week first
     bounds = [week_bounds(y, w, tz) for y, w in weeks]
-    aliases = aliases_for(db, survey_id)
+    with db.read() as conn:
+        aliases = aliases_for(conn, survey_id)
     counters = [ThemeCounter(language, aliases=aliases) for _ in weeks]
     for at, text in _texts(db, survey_id, bounds[-1][0], bounds[0][1], language):
         for i, (start, end) in enumerate(bounds):

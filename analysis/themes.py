@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from analysis.language import primary_language
+
 STOPWORDS_DIR = Path(__file__).resolve().parent / "data" / "stopwords"
 
 SUBSUME_SHARE = 0.8      # a unigram inside a listed bigram in >= this share of its answers is left out
@@ -105,11 +107,6 @@ class ThemeTrend:
 
 
 # --- language data -----------------------------------------------------------------------------------------
-def primary_language(language: str | None) -> str:
-    """'en-GB', 'EN_gb', ' en ' -> 'en'."""
-    return (language or "").strip().lower().replace("_", "-").split("-", 1)[0]
-
-
 @lru_cache(maxsize=None)
 def stopwords(language: str) -> frozenset[str] | None:
     """The shipped stop-word list of a primary language code, or None when none is shipped."""

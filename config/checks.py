@@ -1,6 +1,7 @@
 """Warnings about a valid survey that staff should still hear about before sending it."""
 from __future__ import annotations
 
+from analysis.language import primary_language
 from sms.channel import render_sms
 from sms.segments import count_segments
 from surveys import messages
@@ -22,7 +23,7 @@ def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | Non
         if lang not in messages.TEXTS:
             warnings.append(f"languages: Chorus has no translation of its own messages (consent, help, "
                             f"re-prompts) for {lang!r}; those will be sent in English")
-        if lang.lower().replace("_", "-").split("-")[0] not in safeguarding_languages:
+        if primary_language(lang) not in safeguarding_languages:
             warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
                             f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
     warnings.extend(sms_length_warnings(survey))

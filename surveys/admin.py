@@ -236,9 +236,8 @@ def export_answers(db: Store, survey_id: str | None = None,
     yield list(EXPORT_COLUMNS)
     with db.session() as s:
         pseudonyms: dict[int, str] = {}
-        latest = select(func.max(m.AnswerLabel.id)).group_by(m.AnswerLabel.answer_id)
         people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
-                                .where(m.AnswerLabel.id.in_(latest))).all())
+                                .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
         for answer, org_code, number in s.execute(q):
             who = pseudonyms.setdefault(answer.contact_id, f"P{len(pseudonyms) + 1:04d}")
             value = answer.value_text if answer.value_text is not None else (

@@ -145,8 +145,7 @@ def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: 
         raise FlagError(f"{address!r} is not a Telegram chat id (a number, negative for groups)")
     with db.session() as s:
         exists = s.execute(select(m.SafeguardingContact.id).where(
-            m.SafeguardingContact.organisation_id.is_(org_id) if org_id is None
-            else m.SafeguardingContact.organisation_id == org_id,
+            m.SafeguardingContact.organisation_id.is_not_distinct_from(org_id),
             m.SafeguardingContact.channel == channel, m.SafeguardingContact.address == address)).first()
         if exists:
             return False
@@ -157,8 +156,7 @@ def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: 
 def remove_contact(db: Store, org_id: int | None, channel: str, address: str) -> bool:
     with db.session() as s:
         row = s.execute(select(m.SafeguardingContact).where(
-            m.SafeguardingContact.organisation_id.is_(org_id) if org_id is None
-            else m.SafeguardingContact.organisation_id == org_id,
+            m.SafeguardingContact.organisation_id.is_not_distinct_from(org_id),
             m.SafeguardingContact.channel == channel.strip().lower(),
             m.SafeguardingContact.address == address.strip())).scalar()
         if row is None:

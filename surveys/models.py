@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Boolean,
     DateTime,
     Float,
@@ -21,6 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    func,
+    or_,
+    select,
     text,
 )
 from sqlalchemy import text as sa_text  # a column below is called `text`
@@ -244,6 +249,14 @@ class Answer(Base):
     tags: Mapped[dict[str, Any] | None]
 
 
+def free_text_answers() -> ColumnElement[bool]:
+    """The answers that are people's own words: free-text questions, comments (no question) and replies that
+    could not be read as the number or choice asked for. The service tags exactly these with sentiment."""
+    a = Answer.__table__.c
+    return and_(a.raw_text.is_not(None),
+                or_(a.question_type.is_(None), a.question_type == "text", a.status == "unparsed"))
+
+
 class Erasure(Base):
     """That an erasure happened and when: no identifier of the person is kept."""
 
@@ -325,6 +338,11 @@ class AnswerLabel(Base):
     label: Mapped[str] = mapped_column(String(16))
     by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+
+
+def latest_answer_labels():
+    """The ids of the answer_label rows that count: the latest per answer."""
+    return select(func.max(AnswerLabel.id)).group_by(AnswerLabel.answer_id)
 
 
 class Flag(Base):

@@ -277,10 +277,8 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
 
     _save_conversation(db, conn, before, after, conv_id, now)
     _save_contact_state(db, conn, contact, before, after)
-    replies = list(st.replies)
-    if flagged:
-        replies.insert(0, _safeguarding_reply(db, before, after.language))
-    replies = [r for r in replies if r is not None]
+    support = _safeguarding_reply(db, before, after.language) if flagged else None
+    replies = [support, *st.replies] if support is not None else list(st.replies)
     _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     ignored = next((e.reason for e in st.events if isinstance(e, engine.Ignored)), None)

@@ -81,6 +81,13 @@ def test_database_urls_are_normalised(url, expected):
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL: expected"),
     ("DATABASE_URL", "mysql://x", "DATABASE_URL: only sqlite"),
     ("CHORUS_SECRET_KEY", "short", "CHORUS_SECRET_KEY: must be at least 16"),
+    ("SENTIMENT_ANALYZER", "bert", "SENTIMENT_ANALYZER: expected one of feedback"),
+    ("SAFEGUARDING_LEXICON_DIR", "/no/such/folder", "SAFEGUARDING_LEXICON_DIR: '/no/such/folder' is not a directory"),
+    ("DIGEST_RECIPIENTS", "board@x.org, chair", "DIGEST_RECIPIENTS: 'chair' is not an email address"),
+    ("DIGEST_TELEGRAM_CHAT", "@board", "DIGEST_TELEGRAM_CHAT: expected a Telegram chat id"),
+    ("DIGEST_WHEN", "monday", "DIGEST_WHEN: expected a day and a time like 'mon 08:00'"),
+    ("DIGEST_WHEN", "someday 08:00", "DIGEST_WHEN: expected a day and a time"),
+    ("DIGEST_WHEN", "mon 25:00", "DIGEST_WHEN: expected a day and a time"),
 ])
 def test_bad_settings_fail_with_the_variable_name(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=message):

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, case, func, literal, or_, select
 
+from analysis.digest.narrative import summarise
 from analysis.digest.model import (
     NA,
     Digest,
@@ -39,6 +40,7 @@ from analysis.digest.model import (
 from analysis.digest.suppress import SMALL, protect
 from analysis.redact import redact
 from analysis.sentiment import MIXED, NEGATIVE, NEUTRAL, NOT_TAGGED_LANGUAGE, POSITIVE
+from analysis.theme_report import aliases_for
 from analysis.themes import ThemeCounter, compare, terms, top_themes
 from analysis.weeks import previous_week, week_bounds, week_label
 from surveys import models as m
@@ -54,7 +56,6 @@ F = m.Flag.__table__
 O = m.Organisation.__table__  # noqa: E741
 S = m.Survey.__table__
 SV = m.SurveyVersion.__table__
-TA = m.ThemeAlias.__table__
 
 TREND_WEEKS = 8
 THEME_WEEKS_BACK = 4
@@ -110,11 +111,11 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         counts = _participation(conn, bounds, cutoff, org_id)
         sentiment = _sentiment(conn, bounds, cutoff, org_id)
         answers = _answer_counts(conn, bounds[:1], cutoff, org_id)
-        surveys = _surveys(conn, db, start, end, bounds[1], cutoff, org_id)
+        surveys = _surveys(conn, end, bounds[1], cutoff, org_id)
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
-        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id, opts.tz)
+        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id)
                  for sid, title, version_id in surveys]
 
     # ---- the table of organisations and the total, protected together ----------------------------------
@@ -152,27 +153,23 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
                    rr, rate((0, o, "completions"), (0, o, "invitations")), change, fig((0, o, "answers")),
                    _sentiment_figures(cells, hidden, 0, o))
 
-    org_rows = [row(o, orgs[o][0], orgs[o][1]) for o in org_keys] if opts.org_code is None else []
+    # A one-organisation digest has that organisation as its only row, which is also its total.
     if opts.org_code is None:
-        total = row("total", opts.partnership, None)
+        scope, org_rows = "total", [row(o, *orgs[o]) for o in org_keys]
+        total = row(scope, opts.partnership, None)
     else:
-        total = row(org_keys[0], *orgs[org_keys[0]]) if org_keys else _empty_row(opts.org_code)
-    trend = _trend(counts, sentiment, weeks, org_keys if opts.org_code is None else org_keys[:1])
-    tagged_total = cells[(0, "total" if opts.org_code is None else (org_keys[0] if org_keys else "total"), "s_total")] \
-        if cells else 0
-    not_tagged = cells.get((0, "total" if opts.org_code is None else (org_keys[0] if org_keys else "total"),
-                            "s_not_tagged"), 0)
+        scope, org_rows = org_keys[0], []
+        total = row(scope, *orgs[scope])
+    tagged_total, not_tagged = cells[(0, scope, "s_total")], cells[(0, scope, "s_not_tagged")]
     not_tagged_share = (Figure(round(not_tagged / tagged_total, 4)) if tagged_total >= SMALL
                         and not (0 < not_tagged < SMALL) else (NA if tagged_total == 0 else Figure.withheld()))
     digest = Digest(
         partnership=opts.partnership, week=week_label(opts.year, opts.week), timezone=opts.tz,
         period_start=_iso(start), period_end=_iso(end), cutoff=_iso(cutoff), organisation=opts.org_code,
-        summary=[], total=total, organisations=org_rows, trend=trend, surveys=parts,
-        open_flags=Figure.withheld() if 0 < open_flags < SMALL else Figure(open_flags), flags_link=opts.flags_link,
+        summary=[], total=total, organisations=org_rows, trend=_trend(counts, sentiment, weeks, org_keys),
+        surveys=parts, open_flags=_count_fig(open_flags), flags_link=opts.flags_link,
         not_tagged_share=not_tagged_share)
-    from analysis.digest.narrative import summarise
-
-    return Digest(**{**digest.__dict__, "summary": summarise(digest)})
+    return replace(digest, summary=summarise(digest))
 
 
 # ---- queries ----------------------------------------------------------------------------------------------
@@ -214,18 +211,13 @@ def _label_expr(cutoff):
     return func.coalesce(staff, A.c.tags["label"].as_string())
 
 
-def _free_text():
-    return and_(A.c.raw_text.is_not(None),
-                or_(A.c.question_type.is_(None), A.c.question_type == "text", A.c.status == "unparsed"))
-
-
 def _sentiment(conn, bounds, cutoff, org_id):
     """(week index, org id, label) -> count of free-text answers."""
     wk = _buckets(A.c.answered_at, bounds)
     label = _label_expr(cutoff)
     q = (select(wk.label("wk"), A.c.organisation_id, label.label("label"), func.count())
          .where(A.c.answered_at >= bounds[-1][0], A.c.answered_at < bounds[0][1], A.c.answered_at < cutoff,
-                A.c.tags.is_not(None), _free_text())
+                A.c.tags.is_not(None), m.free_text_answers())
          .group_by(wk, A.c.organisation_id, label))
     if org_id is not None:
         q = q.where(A.c.organisation_id == org_id)
@@ -245,7 +237,7 @@ def _answer_counts(conn, bounds, cutoff, org_id):
     return {(0, org or NO_ORG): int(n) for org, n in conn.execute(q)}
 
 
-def _surveys(conn, db, start, end, prev, cutoff, org_id):
+def _surveys(conn, end, prev, cutoff, org_id):
     """Surveys with answers in the week or the week before, in title order."""
     q = (select(S.c.id, S.c.title, S.c.current_version_id).where(S.c.id.in_(
         select(A.c.survey_id).where(A.c.answered_at >= prev[0], A.c.answered_at < end, A.c.answered_at < cutoff,
@@ -254,7 +246,7 @@ def _surveys(conn, db, start, end, prev, cutoff, org_id):
     return [tuple(r) for r in conn.execute(q)]
 
 
-def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id, tz) -> SurveyPart:
+def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id) -> SurveyPart:
     """One survey's part. A prompt's {org} reads as the organisation's name in its own digest, "us" in the
     partnership's (each organisation asked about itself)."""
     definition: SurveyDefinition = db.survey_version(conn, version_id)
@@ -317,21 +309,14 @@ def _score(q, lang, now_stats, prev_stats, org_name: str | None = None) -> Score
                  Figure(previous[0]) if previous else (Figure.withheld() if prev_stats and prev_stats[0] > 0 else NA))
 
 
-def _aliases(conn, survey_id, cutoff) -> dict[str, str]:
-    rows = conn.execute(select(TA.c.survey_id, TA.c.key, TA.c.name)
-                        .where(TA.c.survey_id.in_(("", survey_id)), TA.c.created_at < cutoff)
-                        .order_by(TA.c.survey_id, TA.c.id)).all()
-    return {key: name for _, key, name in rows}
-
-
 def _themes(conn, survey_id, bounds, cutoff, org_filter, lang):
     back = bounds[:THEME_WEEKS_BACK + 1]
     wk = _buckets(A.c.answered_at, back)
-    aliases = _aliases(conn, survey_id, cutoff)
+    aliases = aliases_for(conn, survey_id, cutoff)
     counters = [ThemeCounter(lang, aliases=aliases) for _ in back]
     rows = conn.execute(select(wk, A.c.raw_text).where(
         A.c.survey_id == survey_id, A.c.answered_at >= back[-1][0], A.c.answered_at < back[0][1],
-        A.c.answered_at < cutoff, _free_text(), *org_filter).order_by(A.c.id))
+        A.c.answered_at < cutoff, m.free_text_answers(), *org_filter).order_by(A.c.id))
     for w, text in rows:
         if w >= 0:
             counters[w].add(text)
@@ -353,7 +338,7 @@ def _quotes(conn, survey_id, week, cutoff, org_filter, lang, themes) -> list[Quo
         select(A.c.id, A.c.raw_text, label, polarity)
         .select_from(A.join(E, E.c.id == A.c.enrolment_id))
         .where(A.c.survey_id == survey_id, A.c.answered_at >= week[0], A.c.answered_at < week[1],
-               A.c.answered_at < cutoff, _free_text(), E.c.consent_quote.is_(True), E.c.consent_status == "given",
+               A.c.answered_at < cutoff, m.free_text_answers(), E.c.consent_quote.is_(True), E.c.consent_status == "given",
                A.c.id.not_in(flagged), func.length(A.c.raw_text) >= QUOTE_MIN_CHARS,
                func.length(A.c.raw_text) <= QUOTE_MAX_CHARS, *org_filter)
         .order_by(A.c.id)).all()
@@ -366,7 +351,7 @@ def _quotes(conn, survey_id, week, cutoff, org_filter, lang, themes) -> list[Quo
         chosen.append(("negative", None, r))
     if themes:
         top = themes[0].label
-        keys = _theme_keys(top, lang)
+        keys = terms(top, lang)
         used = {c[2][0] for c in chosen}
         for r in rows:
             if r[0] not in used and keys and keys & terms(r[1], lang):
@@ -382,10 +367,6 @@ def _quotes(conn, survey_id, week, cutoff, org_filter, lang, themes) -> list[Quo
                 used.add(r[0])
                 break
     return [Quote(redact(r[1]).strip(), kind, theme, answer_id=r[0]) for kind, theme, r in chosen]
-
-
-def _theme_keys(label: str, lang: str) -> set[str]:
-    return terms(label, lang)
 
 
 # ---- assembling ------------------------------------------------------------------------------------------
@@ -427,12 +408,6 @@ def _sentiment_figures(cells, hidden, w, o) -> Sentiment:
 
     return Sentiment(figs["positive"], figs["neutral"], figs["negative"], figs["mixed"], figs["not_tagged"], total,
                      share("positive"), share("negative"))
-
-
-def _empty_row(code) -> Row:
-    zero = Figure(0)
-    return Row(code, code, zero, zero, zero, NA, NA, NA, zero,
-               Sentiment(zero, zero, zero, zero, zero, zero, NA, NA))
 
 
 def _trend(counts, sentiment, weeks, org_keys) -> list[TrendPoint]:
