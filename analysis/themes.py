@@ -5,6 +5,8 @@ week with a `ThemeCounter`, asks `top_themes` for the list, and `compare`s it wi
 earlier weeks.
 
 Theme keys (`terms`):
+- Personal details are masked first (`analysis.redact`), and its tokens dropped, so a name people give never
+  becomes a theme label.
 - Tokens come from a regex, not a tokenizer that needs NLTK data. Lower-cased; curly apostrophes made
   straight; URLs, e-mail addresses, @mentions, bare domains and any token with a digit in it (numbers, times,
   phone numbers, "2nd") are dropped; emoji and punctuation are dropped too. Hyphenated words stay one token
@@ -43,6 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis.language import primary_language
+from analysis.redact import EMAIL, NAME, PHONE, POSTCODE, URL, redact
 
 STOPWORDS_DIR = Path(__file__).resolve().parent / "data" / "stopwords"
 
@@ -72,7 +75,8 @@ _NEGATIONS = {
 # One pass over the text. Order matters: the "drop" alternatives must win over the word alternative.
 _TOKEN_RE = re.compile(
     r"(?P<drop>"
-    r"(?:https?://|www\.)\S+"                                     # URLs
+    + "|".join(re.escape(t) for t in (PHONE, EMAIL, POSTCODE, NAME, URL)) +  # what redaction put in its place
+    r"|(?:https?://|www\.)\S+"                                    # URLs
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"                              # e-mail addresses
     r"|@\w+"                                                      # @mentions
     r"|(?:[^\W_]+\.)+(?:com|org|net|uk|io|info|gov|edu)\b\S*"     # bare domains: example.org/help, x.co.uk
@@ -235,7 +239,9 @@ class ThemeCounter:
         if not text or not self._supported:
             return
         seen: dict[str, str] = {}
-        for key, surface in _scan(text, self.language):
+        # Labels are people's words: a name given in an answer ("my name is Sarah Jones") must not become a
+        # theme that leaves in a digest or a listing, so personal details are masked before counting.
+        for key, surface in _scan(redact(text), self.language):
             seen.setdefault(key, surface)             # one surface per key per answer: labels count answers too
         if not seen:
             return

@@ -114,7 +114,7 @@ async def poll(app: Application, stop: asyncio.Event) -> bool:
 
 def run_polling(settings: Settings, store: Store, channel: TelegramChannel,
                 stop_when: threading.Event | None = None) -> int:
-    """`python -m bot` in polling mode: until SIGINT/SIGTERM or `stop_when` is set (exit 0), a 409 Conflict
+    """`chorus bot` in polling mode: until SIGINT/SIGTERM or `stop_when` is set (exit 0), a 409 Conflict
     or a refused token (exit 1)."""
     async def main() -> bool:
         stop = asyncio.Event()
@@ -159,7 +159,7 @@ def run_polling_in_thread(store: Store, stop: threading.Event) -> int:
 
 
 def register_webhook(settings: Settings) -> int:
-    """`python -m bot` in webhook mode: tell Telegram where to deliver updates, with the secret it must
+    """`chorus bot` in webhook mode: tell Telegram where to deliver updates, with the secret it must
     send back, set the command menu, and exit (the web app serves the updates)."""
     url = webhook_url(settings.telegram_webhook_url, settings.webhook_secret())
 

@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         channel = TelegramChannel.from_settings(settings)
         app.extensions["chorus"]["telegram"] = channel
         if settings.telegram_webhook_url:
-            # Webhook mode: Telegram posts updates here (`python -m bot` registers the URL and secret).
+            # Webhook mode: Telegram posts updates here (`chorus bot` registers the URL and secret).
             from bot.webhook import make_blueprint as telegram_blueprint
 
             app.register_blueprint(telegram_blueprint(store, channel, settings.webhook_secret(), clock))

@@ -247,14 +247,14 @@ def participants_import(csv_file) -> None:
 @click.option("--as", "address", default="+447700900123", show_default=True, help="Who you are (any address).")
 @click.option("--survey", "survey_id", default=None, help="Start this survey for you first.")
 @click.option("--org", "org_code", default=None, help="Enrol you with this organisation first (consent pending).")
-def chat(address, survey_id, org_code) -> None:
+def chat(address, survey_id, org_code, store=None) -> None:
     """Talk to Chorus in the terminal through the real service on the "local" channel. With piped
     input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
     from surveys.admin import AdminError, add_participant, find_contact
     from surveys.render import render_plain
     from surveys.service import InboundMessage, ServiceError, handle_inbound, pending_prompts, start_conversation
 
-    store = _store()
+    store = store or _store()    # `chorus run --chat` passes the store its other parts use
     interactive = sys.stdin.isatty()
 
     def show(replies) -> None:
@@ -297,15 +297,15 @@ def export() -> None:
 @click.option("--survey", "survey_id", default=None)
 @click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default stdout).")
 @click.option("--no-redact", "no_redact", is_flag=True,
-              help="Keep phone numbers, emails, postcodes and names in the text (backbone staff only; never share).")
+              help="Keep phone numbers, emails, postcodes and names in the answers (backbone staff only; never share).")
 def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
-    """Export answers (participants as pseudonyms P0001..., never addresses; personal details in the text
-    masked)."""
+    """Export answers (participants as pseudonyms like P-7KQ2M4XR9ABC, the same in every export, never
+    addresses; personal details masked in every column that holds what people wrote)."""
     from analysis.redact import redact
-    from surveys.admin import export_answers
+    from surveys.admin import export_answers, keep_words
 
     writer = csv.writer(out)
-    for row in export_answers(_store(), survey_id, None if no_redact else redact):
+    for row in export_answers(_store(), survey_id, redact=keep_words if no_redact else redact):
         writer.writerow(row)
 
 

@@ -102,9 +102,22 @@ def waves_send_now(survey_id) -> None:
 @click.command("worker")
 def worker() -> None:
     """Send queued messages (invitations, reminders, alerts) at each channel's rate."""
-    from config.worker import run
+    from config.settings import SettingsError
+    from config.worker import main
 
-    run(_store())
+    try:
+        main()
+    except SettingsError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+@click.command("bot")
+def bot() -> None:
+    """The Telegram bot: polls for updates (run exactly one), or in webhook mode registers the webhook and
+    exits. Says so and exits when no TELEGRAM_BOT_TOKEN is set."""
+    from config.bot_main import main
+
+    raise SystemExit(main())
 
 
 @click.command("clock")
@@ -141,7 +154,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
                threading.Thread(target=run_worker, args=(store, stop), name="worker", daemon=True)]
     if store.settings.telegram_enabled and not store.settings.telegram_webhook_url:
         try:
-            from bot.__main__ import run_polling_in_thread
+            from bot.polling import run_polling_in_thread
         except ImportError:
             log.warning("TELEGRAM_BOT_TOKEN is set but the Telegram adapter cannot start here")
         else:
@@ -150,13 +163,14 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
         t.start()
     sched = scheduler(store, blocking=False)
     sched.start()
-    click.echo(f"chorus is running: web on http://127.0.0.1:{port}, clock and worker"
+    click.echo(f"chorus is running: web on http://127.0.0.1:{server.port}, clock and worker"
                f"{', Telegram bot' if len(threads) > 2 else ''}", err=True)
     try:
         if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
             from config.cli import chat as chat_command
 
-            ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code)
+            # The chat runs on this process's store: one store, built once, for web, bot, worker, clock and chat.
+            ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code, store=store)
         else:
             stop.wait()
     except KeyboardInterrupt:
@@ -167,4 +181,4 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
         server.shutdown()
 
 
-COMMANDS = (waves, worker, clock, run)
+COMMANDS = (waves, worker, clock, bot, run)

@@ -54,13 +54,19 @@ def scheduler(db: Store, blocking: bool = True):
     return sched
 
 
+def build(settings=None, blocking: bool = True):
+    """What `chorus clock` runs: the scheduler, on the store from the composition root (`config.wiring`)."""
+    from config.wiring import make_store
+
+    return scheduler(make_store(settings), blocking)
+
+
 def main() -> None:
     from config.logs import configure_logging
-    from config.wiring import make_store
 
     configure_logging()
     log.info("clock %s starting; ticks every %ss", HOLDER, TICK)
-    scheduler(make_store()).start()
+    build().start()
 
 
 if __name__ == "__main__":

@@ -49,9 +49,25 @@ def make_worker(store: Store, worker_id: str | None = None) -> Worker:
     return Worker(store, channels, rates, worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
 
 
+def build(settings: Settings | None = None) -> Worker:
+    """What `chorus worker` runs: a worker on the store from the composition root (`config.wiring`)."""
+    from config.wiring import make_store
+
+    return make_worker(make_store(settings))
+
+
+def main(stop: threading.Event | None = None) -> None:
+    """`chorus worker`: send until stopped (SIGTERM, or `stop`)."""
+    serve(build(), stop)
+
+
 def run(store: Store, stop: threading.Event | None = None) -> None:
+    """Send through `store` until `stop` is set: for `chorus run`, whose parts share one store."""
+    serve(make_worker(store), stop)
+
+
+def serve(worker: Worker, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
-    worker = make_worker(store)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info("worker %s sending through %s", worker.worker_id, ", ".join(worker.channels))

@@ -220,11 +220,19 @@ EXPORT_COLUMNS = ("answer_id", "answered_at", "organisation", "survey", "survey_
                   "status", "value", "text", "language", "sentiment", "sentiment_by_person", "participant")
 
 
-def export_answers(db: Store, survey_id: str | None = None,
-                   redact: Callable[[str], str] | None = None) -> Iterator[list[str]]:
-    """Rows for a CSV export. Participants appear as a per-export-stable pseudonym, never an address; free text
-    goes through `redact` (phone numbers, emails, postcodes, names masked) when given. `sentiment` is the
-    machine's label; `sentiment_by_person` a staff correction, if any."""
+def keep_words(text: str) -> str:
+    """The `redact` to pass to `export_answers` when staff asked for the words as written (`--no-redact`)."""
+    return text
+
+
+def export_answers(db: Store, survey_id: str | None = None, *,
+                   redact: Callable[[str], str]) -> Iterator[list[str]]:
+    """Rows for a CSV export. Participants appear as their pseudonym (`Store.pseudonym`: the same in every
+    export, never an address). Every column that carries what people wrote, or was read from it (`value`: the
+    words of a text answer; `text`: the message as sent), goes through `redact` here and nowhere else, so no
+    column can leave unmasked by oversight. `redact` has no default: the core cannot mask by itself
+    (`analysis.redact` does), and an export must say whether it masks; `keep_words` keeps the words.
+    `sentiment` is the machine's label; `sentiment_by_person` a staff correction, if any."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -235,14 +243,12 @@ def export_answers(db: Store, survey_id: str | None = None,
         q = q.where(m.Answer.survey_id == survey_id)
     yield list(EXPORT_COLUMNS)
     with db.session() as s:
-        pseudonyms: dict[int, str] = {}
         people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
         for answer, org_code, number in s.execute(q):
-            who = pseudonyms.setdefault(answer.contact_id, f"P{len(pseudonyms) + 1:04d}")
-            value = answer.value_text if answer.value_text is not None else (
+            value = redact(answer.value_text) if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",
                    "" if number is None else str(number), answer.question_key or "", answer.question_type or "",
-                   answer.status, value, (redact or str)(answer.raw_text or ""), answer.language,
-                   (answer.tags or {}).get("label", ""), people.get(answer.id, ""), who]
+                   answer.status, value, redact(answer.raw_text or ""), answer.language,
+                   (answer.tags or {}).get("label", ""), people.get(answer.id, ""), db.pseudonym(answer.contact_id)]

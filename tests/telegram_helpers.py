@@ -91,7 +91,7 @@ def button(message: dict, label: str) -> str:
 
 # ---- a real PTB Application, polling the fake ------------------------------------------------------
 class PollingBot:
-    """`build_application` + `poll`, as `python -m bot` runs them, in a thread with its own event loop.
+    """`build_application` + `poll`, as `chorus bot` runs them, in a thread with its own event loop.
     `deliver` queues an update on the fake and waits until the Application has finished with it."""
 
     def __init__(self, fake: FakeTelegram, store: Store, clock: Clock, channel: TelegramChannel | None = None):

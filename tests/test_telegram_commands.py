@@ -1,4 +1,4 @@
-"""`python -m bot` in each mode, and `chorus orgs link`, against the fake Bot API."""
+"""`chorus bot` in each mode, and `chorus orgs link`, against the fake Bot API."""
 from __future__ import annotations
 
 import logging
@@ -6,7 +6,7 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from bot.__main__ import main as bot_main
+from config.bot_main import main as bot_main
 from bot.links import join_link
 from bot.polling import ALLOWED_UPDATES, CONFLICT_MESSAGE
 from config.cli import main as chorus
@@ -110,7 +110,7 @@ def test_polling_in_a_thread_stops_when_told(sqlite_db, fake):
     """`chorus run` keeps web, clock, worker and the bot in one process: the bot polls in a thread."""
     import threading
 
-    from bot.__main__ import run_polling_in_thread
+    from bot.polling import run_polling_in_thread
     from surveys.store import Store
 
     store = Store(sqlite_db.settings.with_overrides(telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url),
