@@ -21,6 +21,28 @@ def _store():
     return store()
 
 
+def _holds(holds) -> str:
+    """'20 held by quiet hours until 09:00 Europe/London (Tue 24 Nov)', one part per instant and timezone."""
+    from zoneinfo import ZoneInfo
+
+    parts = []
+    for h in holds:
+        local = h.until.astimezone(ZoneInfo(h.timezone))
+        parts.append(f"{h.count} held by quiet hours until {local:%H:%M} {h.timezone} ({local:%a} {local.day} {local:%b})")
+    return ", ".join(parts)
+
+
+def _failure(reason: str, wave_id: int) -> str:
+    """A failure reason, with what to do about it when that is known."""
+    from config.worker import HOW_TO_CONFIGURE
+    from surveys.channels import not_configured
+
+    for name, hint in HOW_TO_CONFIGURE.items():
+        if reason == not_configured(name):
+            return f"{reason} in the worker ({hint}, restart it, then `chorus waves resend {wave_id}`)"
+    return reason
+
+
 @click.group()
 def waves() -> None:
     """Scheduled and manual waves of a survey."""
@@ -57,7 +79,7 @@ def waves_list(survey_id, limit) -> None:
 def waves_show(wave_id) -> None:
     """One wave: when, what, and every count."""
     from surveys import models as m
-    from surveys.waves import wave_counts
+    from surveys.waves import wave_counts, wave_failures, wave_holds
 
     store = _store()
     with store.session() as s:
@@ -70,6 +92,14 @@ def waves_show(wave_id) -> None:
             click.echo("left out: " + ", ".join(f"{k} {v}" for k, v in sorted(wave.skipped.items())))
     for name, value in wave_counts(store, wave_id).items():
         click.echo(f"  {name:10} {value}")
+    holds = wave_holds(store, wave_id, _now())
+    if holds:
+        click.echo(f"waiting: {_holds(holds)}")
+    failures = wave_failures(store, wave_id)
+    if failures:
+        click.echo("failed, by reason (invitations):")
+        for reason, n in failures.items():
+            click.echo(f"  {n:5}  {_failure(reason, wave_id)}")
 
 
 @waves.command("cancel")
@@ -89,14 +119,41 @@ def waves_cancel(wave_id) -> None:
 @click.argument("survey_id")
 def waves_send_now(survey_id) -> None:
     """Make a wave of SURVEY_ID now, for its whole audience (quiet hours still apply per person)."""
-    from surveys.waves import WaveError, send_now
+    from config.worker import HOW_TO_CONFIGURE, configured
+    from surveys.waves import WaveError, send_now, wave_holds
 
+    store, now = _store(), _now()
     try:
-        result = send_now(_store(), survey_id, _now())
+        result = send_now(store, survey_id, now)
     except WaveError as exc:
         raise click.ClickException(str(exc)) from None
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "nobody"
-    click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}); `chorus worker` sends them")
+    holds = wave_holds(store, result.wave_id, now)
+    held = sum(h.count for h in holds)
+    when = f"{_holds(holds)}; " if holds else ""
+    goes = ("" if not result.invited else "`chorus worker` sends them" if not held
+            else "`chorus worker` sends them then" if held == result.invited else "`chorus worker` sends the rest now")
+    click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}); {when}{goes}".rstrip("; "))
+    # This shell's settings are a hint only: the worker decides, with its own (it fails what it cannot send).
+    here = configured(store.settings)
+    for name, n in sorted(result.by_channel.items()):
+        if name not in here and name in HOW_TO_CONFIGURE:
+            click.echo(f"warning: {n} invited by {name}, and no {name} channel is configured here "
+                       f"({HOW_TO_CONFIGURE[name]}): a worker without one fails them", err=True)
+
+
+@waves.command("resend")
+@click.argument("wave_id", type=int)
+def waves_resend(wave_id) -> None:
+    """Send again the invitations of WAVE_ID that failed because their channel was not configured."""
+    from surveys.waves import WaveError, resend_unconfigured
+
+    try:
+        n = resend_unconfigured(_store(), wave_id, _now())
+    except WaveError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wave #{wave_id}: {n} invitation(s) put back for `chorus worker`; one without their channel "
+               "fails them again" if n else f"wave #{wave_id}: no invitation failed for want of a channel")
 
 
 @click.command("worker")
@@ -145,13 +202,15 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
 
     from config.app import create_app
     from config.clock import scheduler
+    from config.worker import describe_channels, make_worker
     from config.worker import run as run_worker
 
     store = _store()
     stop = threading.Event()
     server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
+    sender = make_worker(store)
     threads = [threading.Thread(target=server.serve_forever, name="web", daemon=True),
-               threading.Thread(target=run_worker, args=(store, stop), name="worker", daemon=True)]
+               threading.Thread(target=run_worker, args=(store, stop, sender), name="worker", daemon=True)]
     if store.settings.telegram_enabled and not store.settings.telegram_webhook_url:
         try:
             from bot.polling import run_polling_in_thread
@@ -164,7 +223,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     sched = scheduler(store, blocking=False)
     sched.start()
     click.echo(f"chorus is running: web on http://127.0.0.1:{server.port}, clock and worker"
-               f"{', Telegram bot' if len(threads) > 2 else ''}", err=True)
+               f"{', Telegram bot' if len(threads) > 2 else ''}; {describe_channels(sender.channels)}", err=True)
     try:
         if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
             from config.cli import chat as chat_command

@@ -17,6 +17,14 @@ from surveys.store import Store
 
 log = logging.getLogger("chorus.worker")
 
+# The channels an installation may send through besides `local`, and how to configure each (README,
+# "Configuration"). Anything waiting for one a worker has not got is failed at once with the reason.
+HOW_TO_CONFIGURE = {
+    "sms": "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID",
+    "telegram": "set TELEGRAM_BOT_TOKEN",
+    "email": "set SMTP_HOST",
+}
+
 
 def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, float | None]]:
     """The channels this installation sends through, and their rates (None: no limit)."""
@@ -44,9 +52,22 @@ def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, floa
     return channels, rates
 
 
+def configured(settings: Settings) -> set[str]:
+    """The names of the channels `channels_for` would build from these settings (without building them)."""
+    enabled = {"sms": settings.sms_enabled, "email": bool(settings.smtp_host), "telegram": settings.telegram_enabled}
+    return {"local", *(name for name, on in enabled.items() if on)}
+
+
+def describe_channels(channels) -> str:
+    """One line: what this process sends through, and what it cannot, with how to configure each."""
+    missing = [f"{name} ({hint})" for name, hint in HOW_TO_CONFIGURE.items() if name not in channels]
+    return f"sending through {', '.join(channels)}" + (f"; not configured: {'; '.join(missing)}" if missing else "")
+
+
 def make_worker(store: Store, worker_id: str | None = None) -> Worker:
     channels, rates = channels_for(store.settings)
-    return Worker(store, channels, rates, worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}")
+    return Worker(store, channels, rates, worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+                  hints=HOW_TO_CONFIGURE)
 
 
 def build(settings: Settings | None = None) -> Worker:
@@ -61,14 +82,15 @@ def main(stop: threading.Event | None = None) -> None:
     serve(build(), stop)
 
 
-def run(store: Store, stop: threading.Event | None = None) -> None:
+def run(store: Store, stop: threading.Event | None = None, worker: Worker | None = None) -> None:
     """Send through `store` until `stop` is set: for `chorus run`, whose parts share one store."""
-    serve(make_worker(store), stop)
+    serve(worker or make_worker(store), stop)
 
 
 def serve(worker: Worker, stop: threading.Event | None = None) -> None:
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log.info("worker %s sending through %s", worker.worker_id, ", ".join(worker.channels))
+    # What waits for a channel it has not got is failed, with a warning naming the channel (Worker.hints).
+    log.info("worker %s %s", worker.worker_id, describe_channels(worker.channels))
     worker.run(stop.is_set, idle=1.0)

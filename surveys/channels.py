@@ -30,6 +30,14 @@ class Channel(Protocol):
         ...
 
 
+def not_configured(name: str) -> str:
+    """Why something for channel `name` could not be sent: the process that sends has no such channel
+    (an invitation's reason; the error of `get`)."""
+    return f"no {name} channel is configured"
+
+
+NOT_CONFIGURED_LIKE = "no % channel is configured"  # not_configured's reasons, as a SQL LIKE pattern
+
 _registry: dict[str, Channel] = {}
 
 
@@ -41,7 +49,7 @@ def get(name: str) -> Channel:
     try:
         return _registry[name]
     except KeyError:
-        raise ChannelError(f"no channel {name!r} is configured", permanent=False) from None
+        raise ChannelError(not_configured(name), permanent=False) from None
 
 
 def registered() -> tuple[str, ...]:

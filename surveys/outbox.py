@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, insert, select, update
 
 from surveys import models as m
 from surveys import ratelimit
-from surveys.channels import Channel, ChannelError
+from surveys.channels import Channel, ChannelError, not_configured
 from surveys.delivery import apply_effect
 from surveys.engine import OutgoingMessage
 from surveys.service import ServiceError, start_in
@@ -42,6 +42,10 @@ MAX_ATTEMPTS = 6
 STALE_CLAIM = timedelta(minutes=2)  # a send call times out long before this
 SENDERS = 4  # lanes per worker (see Worker); also the most rows a crash can leave 'sending'
 MARK_AHEAD = 0.05  # seconds before its rate-limit slot that a row is marked 'sending' (see _send_lane)
+# How often a worker looks for rows waiting for a channel it has not got (see fail_unconfigured): the look
+# scans every waiting row, so it is not made in every round of a drain.
+UNCONFIGURED_EVERY = timedelta(seconds=10)
+NOT_CONFIGURED = "channel not configured"  # the error code of an outbox row failed that way
 
 
 def backoff(attempts: int) -> timedelta:
@@ -75,21 +79,37 @@ class Worker:
     sleep: Callable[[float], None] = time.sleep
     senders: int = SENDERS
     rebooked: int = field(default=0, init=False)  # rate-limit slots given up after a late wake (a statistic)
+    # How to configure a channel this worker has not got ({"sms": "set TWILIO_..."}), for its warning.
+    hints: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stats_lock = threading.Lock()
+        self._next_sweep: datetime | None = None
 
     # ---- one round -----------------------------------------------------------------------------------
     def run_once(self) -> int:
-        """Start due invitations, recover abandoned rows, then claim and send one batch. Returns the
-        number of rows handled (0 when there was nothing to do)."""
+        """Fail what waits for a channel this worker has not got (every UNCONFIGURED_EVERY), start due
+        invitations, recover abandoned rows, then claim and send one batch. Returns the number of rows
+        handled (0 when there was nothing to do)."""
         now = self.clock()
-        started = start_due_invitations(self.db, now, self.batch)
+        failed = 0
+        if self._next_sweep is None or now >= self._next_sweep:
+            self._next_sweep = now + UNCONFIGURED_EVERY
+            failed = self._fail_unconfigured()
+        started = start_due_invitations(self.db, now, self.batch, tuple(self.channels))
         recover(self.db, self.channels, now, self.stale_after)
         rows = claim(self.db, self.worker_id, now, self.batch, tuple(self.channels))
         if rows:
             self.send_batch(rows)
-        return len(rows) + started
+        return len(rows) + started + failed
+
+    def _fail_unconfigured(self) -> int:
+        counts = fail_unconfigured(self.db, tuple(self.channels))
+        for name, (invitations, messages) in sorted(counts.items()):
+            hint = self.hints.get(name)
+            log.warning("no %s channel is configured in this worker%s: %d invitation(s) and %d message(s) for "
+                        "it failed", name, f" ({hint})" if hint else "", invitations, messages)
+        return sum(i + n for i, n in counts.values())
 
     def run(self, stop: Callable[[], bool], idle: float = 1.0) -> None:
         while not stop():
@@ -394,17 +414,48 @@ def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after:
     return counts
 
 
+# ---- channels this process cannot send through ---------------------------------------------------------
+def fail_unconfigured(db: Store, channels: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Fail, at once and for good, what waits for a channel not in `channels` (the sending process's
+    own): invitations not yet started, whenever they are due (reason `surveys.channels.not_configured`),
+    and outbox rows pending or to retry (error code NOT_CONFIGURED). Left pending they would wait forever, counted as
+    neither sent nor failed. Only the process that sends knows its channels, so only a worker calls this;
+    `surveys.waves.resend_unconfigured` puts a wave's failed invitations back once the channel exists.
+    Returns {channel: (invitations failed, messages failed)}."""
+    counts: dict[str, tuple[int, int]] = {}
+    with db.write() as conn:
+        waiting = set(conn.execute(
+            select(I.c.channel).join(W, and_(W.c.id == I.c.wave_id, W.c.status == "open"))
+            .where(I.c.status == "pending", I.c.channel.not_in(channels)).distinct()).scalars())
+        waiting |= set(conn.execute(
+            select(M.c.channel).where(M.c.status.in_(("pending", "retry")), M.c.direction == "out",
+                                      M.c.channel.not_in(channels)).distinct()).scalars())
+        for name in sorted(waiting):
+            invitations = conn.execute(
+                update(I).where(I.c.status == "pending", I.c.channel == name,
+                                I.c.wave_id.in_(select(W.c.id).where(W.c.status == "open")))
+                .values(status="failed", reason=not_configured(name))).rowcount
+            messages = conn.execute(
+                update(M).where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.channel == name)
+                .values(status="failed", error_code=NOT_CONFIGURED)).rowcount
+            counts[name] = (invitations, messages)
+    return counts
+
+
 # ---- invitations -----------------------------------------------------------------------------------
-def start_due_invitations(db: Store, now: datetime, limit: int) -> int:
+def start_due_invitations(db: Store, now: datetime, limit: int, channels: tuple[str, ...] | None = None) -> int:
     """Turn due invitations (quiet hours over) into conversations and queued messages, in one
-    transaction per batch. Someone who opted out, became unreachable or is busy in another survey since
+    transaction per batch; with `channels`, only invitations on those (the others wait for
+    fail_unconfigured). Someone who opted out, became unreachable or is busy in another survey since
     the wave was made is skipped with the reason."""
     with db.write() as conn:
+        q = (select(I.c.id, I.c.contact_id, I.c.enrolment_id, W.c.survey_version_id)
+             .join(W, and_(W.c.id == I.c.wave_id, W.c.status == "open"))
+             .where(I.c.status == "pending", I.c.not_before <= now))
+        if channels is not None:
+            q = q.where(I.c.channel.in_(channels))
         due = conn.execute(
-            select(I.c.id, I.c.contact_id, I.c.enrolment_id, W.c.survey_version_id)
-            .join(W, and_(W.c.id == I.c.wave_id, W.c.status == "open"))
-            .where(I.c.status == "pending", I.c.not_before <= now)
-            .order_by(I.c.not_before, I.c.id).limit(limit)
+            q.order_by(I.c.not_before, I.c.id).limit(limit)
             # Several workers: each takes invitations no other worker holds (PostgreSQL; SQLite serialises).
             .with_for_update(of=I, skip_locked=True)
         ).all()

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys import models as m
+from surveys.channels import NOT_CONFIGURED_LIKE
 from surveys.definition import Survey as SurveyDefinition
 from surveys.schedule import occurrences, quiet_until
 from surveys.schedule_rule import parse_schedule_rule
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 W, I, C, E, O, V, S, CV, M = (m.Wave.__table__, m.Invitation.__table__, m.Contact.__table__, m.Enrolment.__table__,
                               m.Organisation.__table__, m.SurveyVersion.__table__, m.Survey.__table__,
                               m.Conversation.__table__, m.Message.__table__)
+# Outbound statuses of a message that was handed to the provider but did not reach the person.
+NOT_RECEIVED = ("failed", "undelivered")
 CATCH_UP = timedelta(hours=24)  # a wave missed by longer than this is recorded as missed, not sent late
 
 
@@ -39,6 +42,15 @@ class WaveResult:
     created: bool
     invited: int
     skipped: dict
+    by_channel: dict = field(default_factory=dict)  # invitations per channel (a wave just made)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Invitations of a wave not yet due: how many, until when (UTC), in which timezone (for display)."""
+    count: int
+    until: datetime
+    timezone: str
 
 
 def create_wave(db: Store, survey_id: str, scheduled_for: datetime, now: datetime, kind: str = "scheduled",
@@ -72,7 +84,7 @@ def create_wave(db: Store, survey_id: str, scheduled_for: datetime, now: datetim
         conn.execute(update(W).where(W.c.id == wave_id).values(skipped=dict(skipped) or None))
     log.info("wave %s of %s for %s: %d invited, skipped %s", wave_id, survey_id, scheduled_for.isoformat(),
              len(rows), dict(skipped) or "none")
-    return WaveResult(wave_id, True, len(rows), dict(skipped))
+    return WaveResult(wave_id, True, len(rows), dict(skipped), dict(Counter(r["channel"] for r in rows)))
 
 
 def _count(conn, wave_id: int) -> int:
@@ -101,9 +113,13 @@ def _audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: date
     fatigued: set[int] = set()
     days = survey.schedule.fatigue_days if survey.schedule else None
     if days:
-        # Asked any survey, by any organisation, within the last N days (the wave's time counts, not now).
-        fatigued = set(conn.execute(select(I.c.contact_id).where(I.c.created_at > at - timedelta(days=days))
-                                    .distinct()).scalars())
+        # Asked any survey, by any organisation, within the last N days (the wave's time counts, not now):
+        # a message of an invitation was handed to the provider and did not fail. An invitation cancelled,
+        # failed or still held by quiet hours asked nobody anything.
+        fatigued = set(conn.execute(
+            select(M.c.contact_id).where(M.c.direction == "out", M.c.invitation_id.is_not(None),
+                                         M.c.sent_at > at - timedelta(days=days), M.c.status.not_in(NOT_RECEIVED))
+            .distinct()).scalars())
     busy = set(conn.execute(select(CV.c.contact_id).where(CV.c.status == "open")).scalars())
     wanted_tags = set(audience.tags) if audience and audience.tags else None
     quiet = db.settings.quiet_hours
@@ -172,6 +188,9 @@ def wave_counts(db: Store, wave_id: int) -> dict[str, int]:
                                  .where(I.c.wave_id == wave_id, C.c.opted_out_at.is_not(None))).scalar()
         waiting = conn.execute(select(func.count()).select_from(I)
                                .where(I.c.wave_id == wave_id, I.c.status == "pending")).scalar()
+        # Invitations that failed before any message was made (no channel to send them through).
+        not_started = conn.execute(select(func.count()).select_from(I)
+                                   .where(I.c.wave_id == wave_id, I.c.status == "failed")).scalar()
     sent = sum(n for st, n in by_status.items() if st in ("sent", "queued", "delivered", "read", "undelivered"))
     return {
         "invited": invited,
@@ -180,15 +199,72 @@ def wave_counts(db: Store, wave_id: int) -> dict[str, int]:
         "started": answered,
         "completed": conv.get("completed", 0),
         "opted out": opted_out,
-        "failed": by_status.get("failed", 0) + by_status.get("undelivered", 0),
+        "failed": by_status.get("failed", 0) + by_status.get("undelivered", 0) + not_started,
         "unknown": by_status.get("unknown", 0),
         "waiting": waiting,
     }
 
 
+def wave_failures(db: Store, wave_id: int) -> dict[str, int]:
+    """Why the wave's invitations failed: reason (an invitation's, or its messages' error code) -> how many
+    invitations. An invitation whose messages failed for two reasons counts under each."""
+    with db.read() as conn:
+        failures = Counter(dict(conn.execute(
+            select(I.c.reason, func.count()).where(I.c.wave_id == wave_id, I.c.status == "failed")
+            .group_by(I.c.reason)).all()))
+        for code, n in conn.execute(
+                select(M.c.error_code, func.count(func.distinct(M.c.invitation_id)))
+                .join(I, I.c.id == M.c.invitation_id)
+                .where(I.c.wave_id == wave_id, M.c.status.in_(NOT_RECEIVED)).group_by(M.c.error_code)):
+            failures[code or "failed"] += n
+    return {reason or "failed": n for reason, n in failures.most_common()}
+
+
+def _zones(conn, db: Store, where) -> dict[int, str]:
+    """Invitation id -> the timezone its quiet hours follow: the contact's, else their organisation's
+    (of the enrolment invited), else the installation's."""
+    rows = conn.execute(select(I.c.id, C.c.timezone, O.c.timezone.label("org_timezone"))
+                        .select_from(I.join(C, C.c.id == I.c.contact_id).join(E, E.c.id == I.c.enrolment_id)
+                                     .join(O, O.c.id == E.c.organisation_id)).where(where)).all()
+    return {r.id: r.timezone or r.org_timezone or db.settings.default_timezone for r in rows}
+
+
+def wave_holds(db: Store, wave_id: int, now: datetime) -> list[Hold]:
+    """The wave's invitations still waiting for a later instant (quiet hours), by instant and timezone,
+    earliest first (then the most people): read from the invitations' own not-before times."""
+    with db.read() as conn:
+        waiting = conn.execute(select(I.c.id, I.c.not_before).where(
+            I.c.wave_id == wave_id, I.c.status == "pending", I.c.not_before > now)).all()
+        zones = _zones(conn, db, (I.c.wave_id == wave_id) & (I.c.status == "pending") & (I.c.not_before > now))
+    held = Counter((r.not_before, zones.get(r.id, db.settings.default_timezone)) for r in waiting)
+    return [Hold(n, until, tz) for (until, tz), n in sorted(held.items(), key=lambda h: (h[0][0], -h[1], h[0][1]))]
+
+
+def resend_unconfigured(db: Store, wave_id: int, now: datetime) -> int:
+    """Put back the invitations of an open wave that failed because no worker had their channel (see
+    surveys.outbox.fail_unconfigured), to go out now, or when quiet hours end in the contact's timezone.
+    A worker that still lacks the channel fails them again at once. Returns how many were put back."""
+    with db.write() as conn:
+        status = conn.execute(select(W.c.status).where(W.c.id == wave_id)).scalar()
+        if status is None:
+            raise WaveError(f"no wave {wave_id}")
+        if status != "open":
+            raise WaveError(f"wave {wave_id} is {status}: nothing in it can be sent again")
+        failed = (I.c.wave_id == wave_id) & (I.c.status == "failed") & I.c.reason.like(NOT_CONFIGURED_LIKE)
+        zones = _zones(conn, db, failed)
+        quiet = db.settings.quiet_hours
+        for tz in set(zones.values()):
+            ids = [i for i, z in zones.items() if z == tz]
+            for chunk in range(0, len(ids), 5000):
+                conn.execute(update(I).where(I.c.id.in_(ids[chunk:chunk + 5000]))
+                             .values(status="pending", reason=None, not_before=quiet_until(now, tz, quiet)))
+    return len(zones)
+
+
 def cancel_wave(db: Store, wave_id: int, now: datetime) -> int:
-    """Stop a wave: invitations not yet started and their queued messages are cancelled. Returns how many
-    invitations were cancelled; messages already handed to a provider cannot be called back."""
+    """Stop a wave: invitations not yet started and their queued messages are cancelled, and so are
+    invitations started whose messages had not gone yet. Returns how many invitations were cancelled;
+    messages already handed to a provider (or being sent) cannot be called back."""
     with db.write() as conn:
         if conn.execute(update(W).where(W.c.id == wave_id).values(status="cancelled", cancelled_at=now)).rowcount == 0:
             raise WaveError(f"no wave {wave_id}")
@@ -197,7 +273,20 @@ def cancel_wave(db: Store, wave_id: int, now: datetime) -> int:
         inv_ids = select(I.c.id).where(I.c.wave_id == wave_id).scalar_subquery()
         conn.execute(update(M).where(M.c.invitation_id.in_(inv_ids), M.c.status.in_(("pending", "retry")))
                      .values(status="cancelled", error_code="wave cancelled"))
-    return n
+        # Started, but every message was still waiting: nobody was asked anything, so the conversation
+        # ends too (left open, it would count them as busy in the next wave).
+        unsent = conn.execute(select(I.c.id, I.c.conversation_id).where(
+            I.c.wave_id == wave_id, I.c.status == "started",
+            # (by contact first: message.contact_id is indexed, message.invitation_id is not)
+            ~exists().where(M.c.contact_id == I.c.contact_id, M.c.invitation_id == I.c.id,
+                            M.c.status != "cancelled"))).all()
+        for chunk in range(0, len(unsent), 5000):
+            part = unsent[chunk:chunk + 5000]
+            conn.execute(update(CV).where(CV.c.id.in_([u.conversation_id for u in part if u.conversation_id]),
+                                          CV.c.status == "open").values(status="cancelled", ended_at=now))
+            conn.execute(update(I).where(I.c.id.in_([u.id for u in part]))
+                         .values(status="cancelled", reason="wave cancelled"))
+    return n + len(unsent)
 
 
 def send_now(db: Store, survey_id: str, now: datetime) -> WaveResult:

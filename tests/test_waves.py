@@ -88,6 +88,11 @@ def invitations(db, wave_id):
                             .order_by(m.Invitation.contact_id)).all()
 
 
+def drain(worker) -> None:
+    while worker.run_once():
+        pass
+
+
 # ---- the snapshot ----------------------------------------------------------------------------------
 def test_a_wave_invites_each_eligible_person_once(world):
     db, t0 = world
@@ -124,8 +129,10 @@ def test_fatigue_counts_any_survey_by_any_organisation(world):
     load(db, t0, "schedule: {rule: 'mon 10:00', fatigue_days: 7}", sid="youth-check")
     a = person(db, t0, "+447700900001", "PANTRY")
     b = person(db, t0, "+447700900002", "YOUTH")
-    create_wave(db, "pantry", t0 + timedelta(hours=1), t0)  # no audience filter: asks both
+    create_wave(db, "pantry", t0 + timedelta(hours=2), t0)  # no audience filter: asks both
+    drain(Worker(db, {"sms": Recorder("sms")}, clock=Clock(t0 + timedelta(hours=2))))
     later = t0 + timedelta(days=3)
+    assert expire_stale(db, later) == 2  # what the clock does: neither is busy any more
     wave = create_wave(db, "youth-check", later, later)
     assert invitations(db, wave.wave_id) == [] and wave.skipped == {"fatigue": 2}
     much_later = t0 + timedelta(days=8)
@@ -520,9 +527,199 @@ def test_chorus_run_starts_everything_and_the_local_channel_prints_sends(tmp_pat
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=30)
+    # It says what it can send through, and what not (no provider is configured here).
+    assert "; sending through local; not configured: sms (set TWILIO_ACCOUNT_SID" in err, err
     # Quiet hours may hold the invitation (the test can run at night): then nothing is printed yet.
     from surveys.schedule import in_quiet_hours
     from datetime import time as dtime
 
     if not in_quiet_hours(datetime.now(UTC), "Europe/London", (dtime(21), dtime(9))):
         assert "[to +447700900321] Demo would like to send you a few short questions" in out, out + err
+
+
+# ---- channels a worker has not got, quiet hours said, fatigue from what was sent (issue 11) -------------
+def statuses_by_channel(db, wave_id):
+    with db.read() as conn:
+        return sorted(conn.execute(select(m.Invitation.channel, m.Invitation.status, m.Invitation.reason)
+                                   .where(m.Invitation.wave_id == wave_id)).all())
+
+
+def test_a_channel_the_worker_has_not_got_fails_at_once_and_can_be_sent_later(world):
+    """Two people by SMS with no SMS channel in the worker: their invitations fail at once with the reason,
+    even while quiet hours hold them, count as failed (not waiting), are not tried again, and go out once a
+    worker has the channel and the wave is resent."""
+    from surveys.engine import OutgoingMessage
+    from surveys.outbox import queue
+
+    db, t0 = world
+    load(db, t0)
+    for i in range(2):
+        person(db, t0, f"+44770090000{i}", channel="local")
+        person(db, t0, f"+44770090001{i}", channel="sms")
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)  # quiet: everything waits until 09:00
+    wave = create_wave(db, "pantry", night, night)
+    alert = queue(db, "sms", OutgoingMessage("hello"), night, contact_id=person(db, t0, "+447700900020"))
+    local = Recorder("local")
+    clock = Clock(night)
+    drain(Worker(db, {"local": local}, clock=clock))
+    assert statuses_by_channel(db, wave.wave_id) == [
+        ("local", "pending", None), ("local", "pending", None),
+        ("sms", "failed", "no sms channel is configured"), ("sms", "failed", "no sms channel is configured")]
+    from surveys.outbox import NOT_CONFIGURED
+    from surveys.waves import resend_unconfigured, wave_failures
+
+    with db.read() as conn:
+        assert conn.execute(select(m.Message.status, m.Message.error_code).where(m.Message.id == alert)).one() \
+            == ("failed", NOT_CONFIGURED)
+    counts = wave_counts(db, wave.wave_id)
+    assert (counts["invited"], counts["sent"], counts["failed"], counts["waiting"]) == (4, 0, 2, 2)
+    assert wave_failures(db, wave.wave_id) == {"no sms channel is configured": 2}
+
+    clock.now = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # morning, and hours later: nothing is tried again
+    worker = Worker(db, {"local": local}, clock=clock)
+    drain(worker)
+    assert sorted({to for to, _ in local.sent}) == ["+447700900000", "+447700900001"]
+    counts = wave_counts(db, wave.wave_id)
+    assert (counts["invited"], counts["sent"], counts["failed"], counts["waiting"]) == (4, 2, 2, 0)
+
+    # SMS configured: the wave's failed invitations go back (held by quiet hours at night), then out.
+    clock.now = datetime(2026, 11, 24, 22, 0, tzinfo=UTC)
+    assert resend_unconfigured(db, wave.wave_id, clock.now) == 2
+    assert {r.not_before for r in invitations(db, wave.wave_id) if r.status == "pending"} \
+        == {datetime(2026, 11, 25, 9, 0, tzinfo=UTC)}
+    sms = Recorder("sms")
+    clock.now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+    drain(Worker(db, {"local": local, "sms": sms}, clock=clock))
+    assert sorted({to for to, _ in sms.sent}) == ["+447700900010", "+447700900011"]
+    counts = wave_counts(db, wave.wave_id)
+    assert (counts["invited"], counts["sent"], counts["failed"], counts["waiting"]) == (4, 4, 0, 0)
+    assert wave_failures(db, wave.wave_id) == {}
+
+
+def test_the_worker_says_what_it_sends_through_and_what_it_failed(db, caplog):
+    """The process that sends names its channels at start and warns, with how to configure it, when it
+    fails rows for a channel it has not got."""
+    import logging
+
+    from config.worker import describe_channels, make_worker
+
+    t0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    admin.add_organisation(db, "Riverside Pantry", "PANTRY", t0)
+    load(db, t0)
+    person(db, t0, "+447700900001", channel="sms")
+    create_wave(db, "pantry", t0 + timedelta(hours=2), t0)
+    worker = make_worker(db, "w1")  # the test settings configure no provider
+    assert describe_channels(worker.channels) == (
+        "sending through local; not configured: sms (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID); telegram (set TELEGRAM_BOT_TOKEN); email (set SMTP_HOST)")
+    with caplog.at_level(logging.WARNING, logger="surveys.outbox"):
+        worker.run_once()
+    assert [r.getMessage() for r in caplog.records] == [
+        "no sms channel is configured in this worker (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+        "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID): 1 invitation(s) and 0 message(s) for it failed"]
+
+
+def test_a_cancelled_or_failed_wave_is_no_contact_for_fatigue(world):
+    """Fatigue counts messages that reached someone: a wave cancelled while quiet hours held it, or one
+    whose sends failed, asked nobody anything."""
+    db, t0 = world
+    load(db, t0, "schedule: {rule: 'mon 10:00', fatigue_days: 7}")
+    person(db, t0, "+447700900001")
+    person(db, t0, "+447700900002")
+    night = datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    cancelled = create_wave(db, "pantry", night, night)
+    assert cancelled.invited == 2 and cancel_wave(db, cancelled.wave_id, night) == 1 + 1
+    clock = Clock(datetime(2026, 11, 24, 9, 30, tzinfo=UTC))
+    sms = Recorder("sms")
+    sms.fail = ChannelError("carrier rejected", permanent=True, code="30007")
+    worker = Worker(db, {"sms": sms}, clock=clock)
+    drain(worker)
+    failed = create_wave(db, "pantry", clock.now, clock.now)
+    assert failed.invited == 2 and failed.skipped == {}
+    drain(worker)
+    assert wave_counts(db, failed.wave_id)["failed"] == 2
+    expire_stale(db, clock.now + timedelta(hours=25))
+    clock.now += timedelta(hours=26)
+    sms.fail = None
+    sent = create_wave(db, "pantry", clock.now, clock.now)
+    assert sent.invited == 2 and sent.skipped == {}
+    drain(worker)
+    assert wave_counts(db, sent.wave_id)["sent"] == 2
+    expire_stale(db, clock.now + timedelta(hours=25))
+    clock.now += timedelta(hours=26)
+    assert create_wave(db, "pantry", clock.now, clock.now).skipped == {"fatigue": 2}
+
+
+def test_cancelling_a_started_wave_before_anything_went_leaves_nobody_busy(world):
+    """The worker had started the invitations (conversations open, messages waiting for their rate-limit
+    slot) when the wave was cancelled: nobody was asked anything, so the next wave asks them."""
+    from surveys.outbox import start_due_invitations
+    from surveys.waves import send_now
+
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001")
+    person(db, t0, "+447700900002")
+    at = t0 + timedelta(hours=2)
+    wave = create_wave(db, "pantry", at, at)
+    start_due_invitations(db, at, 100)
+    assert cancel_wave(db, wave.wave_id, at) == 2
+    again = send_now(db, "pantry", at + timedelta(minutes=1))
+    assert again.invited == 2 and again.skipped == {}
+    sms = Recorder("sms")
+    drain(Worker(db, {"sms": sms}, clock=Clock(at + timedelta(minutes=1))))
+    assert len(sms.sent) == 4 and wave_counts(db, wave.wave_id)["sent"] == 0
+
+
+def cli(db, monkeypatch, now, *args):
+    """Run `chorus ARGS` in this process against the test database, with the CLI's clock at `now`."""
+    from click.testing import CliRunner
+
+    import config.cli_ops
+    from config.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("CHORUS_VAR_DIR", str(db.settings.var_dir))
+    monkeypatch.setenv("CHORUS_SECRET_KEY", "test-secret-key-0123456789")
+    monkeypatch.setattr(config.cli_ops, "_now", lambda: now)
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def test_send_now_in_quiet_hours_says_when_they_will_go(world, monkeypatch):
+    """Held invitations are reported from their own not-before times, per timezone; outside quiet hours
+    nothing is said to be held."""
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001", "PANTRY")
+    person(db, t0, "+447700900002", "PANTRY")
+    person(db, t0, "+351912345678", "LISBON")
+    night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    out = cli(db, monkeypatch, night, "waves", "send-now", "pantry").stdout
+    assert out == ("wave #1: 3 invited (left out: nobody); 2 held by quiet hours until 09:00 Europe/London "
+                   "(Tue 24 Nov), 1 held by quiet hours until 09:00 Europe/Lisbon (Tue 24 Nov); "
+                   "`chorus worker` sends them then\n")
+    shown = cli(db, monkeypatch, night, "waves", "show", "1").stdout
+    assert "waiting: 2 held by quiet hours until 09:00 Europe/London (Tue 24 Nov)" in shown
+    day = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    cancel_wave(db, 1, day)
+    out = cli(db, monkeypatch, day, "waves", "send-now", "pantry").stdout
+    assert out == "wave #2: 3 invited (left out: nobody); `chorus worker` sends them\n"
+
+
+def test_waves_show_lists_failures_with_their_reason_and_the_remedy(world, monkeypatch):
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001", channel="sms")
+    person(db, t0, "+447700900002", channel="local")
+    at = t0 + timedelta(hours=2)
+    result = cli(db, monkeypatch, at, "waves", "send-now", "pantry")
+    assert "warning: 1 invited by sms, and no sms channel is configured here" in result.stderr
+    drain(Worker(db, {"local": Recorder("local")}, clock=Clock(at)))
+    shown = cli(db, monkeypatch, at, "waves", "show", "1").stdout
+    assert "  failed     1\n" in shown and "  sent       1\n" in shown and "  waiting    0\n" in shown
+    assert ("failed, by reason (invitations):\n      1  no sms channel is configured in the worker (set "
+            "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, "
+            "restart it, then `chorus waves resend 1`)\n") in shown
+    assert "1 invitation(s) put back" in cli(db, monkeypatch, at, "waves", "resend", "1").stdout
