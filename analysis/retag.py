@@ -7,7 +7,10 @@ and nothing is missed. A run with the same analyzer, `since` and survey that has
 a finished one is not repeated (ask for `fresh=True` to start again).
 
 Only sentiment is recomputed. A safeguarding flag already in the tags is kept as it is: flags belong to the
-moment an answer arrived, and a person, not a re-tag, closes them.
+moment an answer arrived, and a person, not a re-tag, closes them. The stored flag is given to the tagger
+(`context["flag"]`) and the label follows it as at store time: a flagged answer is never re-tagged positive
+(`analysis.tagger.flagged_label`), and an answer the lexicon would flag today but did not then is tagged as
+an answer without a flag.
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 
+from analysis.tagger import flagged_label
 from surveys import models as m
 from surveys.service import tag_context
 from surveys.store import Store
@@ -79,10 +83,13 @@ def retag(db: Store, tagger, now: datetime, *, since: datetime | None = None, su
                 survey = db.survey_version(conn, r.survey_version_id) if r.survey_version_id else None
                 ctx = tag_context(db, conn, survey, r.conversation_id, r.question_key, r.question_type, r.status,
                                   r.language)
+                stored_flag = (r.tags or {}).get("flag")
+                ctx["flag"] = stored_flag
                 new = dict(tagger.tag(r.raw_text, r.language, ctx) or {})
                 new.pop("flag", None)
-                if (r.tags or {}).get("flag"):
-                    new["flag"] = r.tags["flag"]
+                if stored_flag:
+                    new["flag"] = stored_flag
+                    flagged_label(new)      # whatever tagger was given, even one that knows nothing of flags
                 conn.execute(update(A).where(A.c.id == r.id).values(tags=new or None))
             cursor, done = rows[-1].id, done + len(rows)
             conn.execute(update(R.__table__).where(R.__table__.c.id == run_id)

@@ -6,14 +6,22 @@
 Contract of a tag (`Tag.to_dict()`):
 - `polarity` -1..1 and `subjectivity` 0..1 come from the analyzer, scored on the normalised text
   (texting forms, common misspellings and emoji rewritten to words, @handles dropped, see `normalise`).
-- `label` is 'positive' | 'neutral' | 'negative' | 'mixed' | 'not tagged: language'. It is decided from
+- `label` is 'positive' | 'neutral' | 'negative' | 'mixed' | 'not tagged: language' | 'nothing to add'.
+  * 'nothing to add' (polarity and subjectivity 0): the answer only says there is nothing to say ("no ta",
+    "no thats all", "n/a", "-", "👍", "nada más"; `analysis.nothing_to_add`), in any language we recognise.
+    It depends on the question in two cases only: "no"/"nothing"/"none"... answering a praise question
+    ("What did we do well?") is negative, and "no"/"nah"/"all good"/"👍" answering a closed question whose
+    wording asks for yes or no ("Did anyone call you back?", but not "Is there anything else?") is an answer,
+    tagged by the rules below. Anywhere else (improvement, problem, "anything else?" questions, comments with
+    no question) it is nothing to add: not a comment, so not counted in the digest's sentiment.
+  Otherwise the label is decided from
   the polarity (|polarity| < 0.05 is neutral), per-clause polarity (mixed: a clause at +0.2 or more and one
   at -0.2 or less, split at "but", "though", ";"), and the conversation's context:
   * "not sure"/"idk"/"n/a" on its own is neutral; in "nothing really, it's great" / "no, the staff were rude"
     the leading "nothing"/"no" answers the question and only the rest is scored;
-  * "Nothing."/"None"/"no"/"all good"... on its own carries no complaint (nothing to improve, nothing to
-    add), so a negative polarity is taken as 0 (praise such as "nothing, it was great" stays positive),
-    except when it answers a "what did we do well?" question, where "nothing"/"not much" is negative;
+  * "no"/"not really" on its own answering a closed question carries no complaint by itself ("Was it hard
+    to get here?" "no"), so a negative polarity is taken as 0 (praise such as "nothing, it was great" stays
+    positive);
   * an answer with no clear text signal (|polarity| < 0.05) takes its label from the question when the
     question decides it ("What did we do well?" -> positive, "What went wrong?" -> negative, "everything"
     answering "What could we do better?" -> negative), otherwise from the other numeric answers of the same
@@ -43,9 +51,11 @@ from pathlib import Path
 from typing import Protocol
 
 from analysis.language import primary_language
+from analysis.nothing_to_add import CLOSE, DECLINE, nothing_said
 
 POSITIVE, NEUTRAL, NEGATIVE, MIXED = "positive", "neutral", "negative", "mixed"
 NOT_TAGGED_LANGUAGE = "not tagged: language"
+NOTHING_TO_ADD = "nothing to add"   # not a comment: no sentiment, not counted (see analysis.nothing_to_add)
 
 NEUTRAL_BAND = 0.05      # |polarity| below this is neutral (and counts as "no clear text signal")
 CLAUSE_CLEAR = 0.2       # a clause at or beyond +/- this is "clearly" positive / negative (for 'mixed')
@@ -61,7 +71,7 @@ MODEL_PATH = Path(__file__).resolve().parent / "data" / "sentiment" / "feedback-
 class Tag:
     polarity: float        # -1..1
     subjectivity: float    # 0..1
-    label: str             # positive | neutral | negative | mixed | not tagged: language
+    label: str             # positive | neutral | negative | mixed | not tagged: language | nothing to add
     analyzer: str          # name and version, e.g. 'textblob-0.20.1'
 
     def to_dict(self) -> dict:
@@ -672,6 +682,32 @@ def _question_kind(context: dict) -> str | None:
     return None
 
 
+# A closed question asks for yes or no ("Did anyone call you back?"): a bare "no" answers it. A question that
+# asks whether there is anything (more) to say ("Is there anything else?", "Could we have done better?") is
+# not closed: there "no" means there is nothing to add. English wording only.
+_CLOSED_RE = re.compile(
+    r"^\W*(?:am|is|are|was|were|do|does|did|have|has|had|can|could|will|would|should|shall|may|might|must|"
+    r"isn'?t|wasn'?t|aren'?t|weren'?t|don'?t|doesn'?t|didn'?t|haven'?t|hasn'?t|won'?t|wouldn'?t|can'?t|"
+    r"couldn'?t)\b",
+    re.IGNORECASE,
+)
+_OPEN_WORDS_RE = re.compile(r"\b(?:any|anything|something|else|more|other|further|add|"
+                            r"comments?|suggestions?|ideas?|improve|better|change)\b", re.IGNORECASE)
+_QUESTION_RE = re.compile(r"[^.?!]*\?")
+
+
+def _closed_question(context: dict) -> bool:
+    """Whether the question's wording (its last question sentence) asks for yes or no."""
+    words = context.get("question_text") if context else None
+    if not isinstance(words, str):
+        return False
+    asked = _QUESTION_RE.findall(words)
+    if not asked:
+        return False
+    last = asked[-1]
+    return bool(_CLOSED_RE.match(last)) and not _OPEN_WORDS_RE.search(last)
+
+
 def _conversation_score(context: dict) -> float | None:
     """Mean of the conversation's other numeric answers, each already a fraction 0..1; None when none."""
     scores = context.get("scores") or {}
@@ -705,6 +741,16 @@ class SentimentTagger:
 
     def tag_object(self, text: str, language: str, context: dict) -> Tag:
         name = self.analyzer.name
+        context = context or {}
+        said = nothing_said(text)    # None at once for answers longer than a few words
+        if said is not None:
+            kind = _question_kind(context)
+            if said == DECLINE and kind == "praise":
+                # "nothing" answering "what did we do well?" is a complaint, in any language we recognise
+                return Tag(0.0, 0.0, NEGATIVE, name)
+            if said == CLOSE or (kind != "praise" and not _closed_question(context)):
+                return Tag(0.0, 0.0, NOTHING_TO_ADD, name)
+            # else an answer to the question asked ("no" to "Did anyone call you back?"): scored below
         if primary_language(language) not in self.analyzer.languages:
             return Tag(0.0, 0.0, NOT_TAGGED_LANGUAGE, name)
         clean = normalise(text or "")

@@ -23,6 +23,8 @@ Theme keys (`terms`):
   key "not <stem>" in place of that word's unigram: "nobody answered" -> "not answer", "staff were not very
   kind" -> "not kind" (never "kind"). The word still forms ordinary bigrams with its neighbours.
 - A set: an answer counts once per key however often it repeats a word.
+- An answer that only says there is nothing to add ("no ta", "nah im good", "n/a", "👍";
+  `analysis.nothing_to_add.says_nothing`) has no themes, whatever the question.
 
 Aliases are staff decisions, key -> target name: several keys mapped to one name merge into one theme, one
 key mapped to a new name renames it, a key mapped to "" hides it. A merged theme counts an answer once even
@@ -45,6 +47,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis.language import primary_language
+from analysis.nothing_to_add import says_nothing
 from analysis.redact import EMAIL, NAME, PHONE, POSTCODE, URL, redact
 
 STOPWORDS_DIR = Path(__file__).resolve().parent / "data" / "stopwords"
@@ -202,9 +205,10 @@ def _scan(text: str, language: str) -> Iterator[tuple[str, str]]:
 
 def terms(text: str, language: str = "en") -> set[str]:
     """Theme keys in one answer: stems of content words and of adjacent content-word bigrams, stop words
-    removed, negated words as "not <stem>". Empty for a language with no shipped stop-word list."""
+    removed, negated words as "not <stem>". Empty for a language with no shipped stop-word list, and for an
+    answer that says there is nothing to add."""
     lang = primary_language(language)
-    if not text or stopwords(lang) is None:
+    if not text or stopwords(lang) is None or says_nothing(text):
         return set()
     return {key for key, _ in _scan(text, lang)}
 
@@ -236,7 +240,7 @@ class ThemeCounter:
     def add(self, text: str) -> None:
         """Count one answer."""
         self.answers += 1
-        if not text or not self._supported:
+        if not text or not self._supported or says_nothing(text):
             return
         seen: dict[str, str] = {}
         # Labels are people's words: a name given in an answer ("my name is Sarah Jones") must not become a

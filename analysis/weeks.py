@@ -2,6 +2,11 @@
 
 A week runs from Monday 00:00 to the next Monday 00:00 local time, so across the clock change a week is
 167 or 169 hours long, and an answer belongs to the week its local time falls in.
+
+The default week (`default_week`), for every command and page that takes a week and is given none (`themes
+list`, `digest build`, `digest send`) and for the digest the clock sends (`analysis.digest.deliver.due_week`):
+the last complete week before now, Monday to Sunday in the partnership's timezone. Its numbers are final
+(nothing more can arrive in it), so a list of themes and the digest of the same week agree.
 """
 from __future__ import annotations
 
@@ -49,3 +54,8 @@ def week_of(instant: datetime, tz: str) -> tuple[int, int]:
 def previous_week(year: int, week: int, n: int = 1) -> tuple[int, int]:
     iso = (date.fromisocalendar(year, week, 1) - timedelta(weeks=n)).isocalendar()
     return iso[0], iso[1]
+
+
+def default_week(now: datetime, tz: str) -> tuple[int, int]:
+    """The week meant when none is given: the last complete ISO week before `now` in `tz` (see above)."""
+    return previous_week(*week_of(now, tz))

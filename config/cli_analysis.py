@@ -9,7 +9,27 @@ import click
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The clock. A caller that runs the commands in-process may fix it: `main(obj={"now": instant})` (tests
+    do, with click's CliRunner); people always get the real time."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    fixed = obj.get("now") if isinstance(obj, dict) else None
+    return fixed if isinstance(fixed, datetime) else datetime.now(timezone.utc)
+
+
+# Every command that takes --week means the same week when it is not given: analysis.weeks.default_week.
+WEEK_HELP = "ISO week like 2026-W47 (default: the last complete week, Monday to Sunday in CHORUS_TIMEZONE)."
+
+
+def _week(store, week: str | None) -> tuple[int, int]:
+    from analysis.weeks import WeekError, default_week, parse_week
+
+    if week:
+        try:
+            return parse_week(week)
+        except WeekError as exc:
+            raise click.BadParameter(str(exc), param_hint="--week") from None
+    return default_week(_now(), store.settings.default_timezone)
 
 
 def _store():
@@ -127,20 +147,17 @@ def themes() -> None:
 
 @themes.command("list")
 @click.option("--survey", "survey_id", required=True)
-@click.option("--week", default=None, help="ISO week like 2026-W47 (default: this week).")
+@click.option("--week", default=None, help=WEEK_HELP)
 @click.option("--weeks-back", default=4, show_default=True, type=click.IntRange(0, 52))
 @click.option("--limit", default=15, show_default=True)
 def themes_list(survey_id, week, weeks_back, limit) -> None:
     """The week's top themes with their change against earlier weeks."""
     from analysis.theme_report import themes_for_week
-    from analysis.weeks import WeekError, parse_week, week_label, week_of
+    from analysis.weeks import week_label
 
     store = _store()
     tz = store.settings.default_timezone
-    try:
-        year, number = parse_week(week) if week else week_of(_now(), tz)
-    except WeekError as exc:
-        raise click.BadParameter(str(exc)) from None
+    year, number = _week(store, week)
     trends = themes_for_week(store, survey_id, year, number, tz=tz, weeks_back=weeks_back, limit=limit)
     click.echo(f"themes in {survey_id}, {week_label(year, number)} ({tz}):")
     if not trends:
@@ -339,24 +356,13 @@ def digest() -> None:
     """The weekly user-voice digest for governance."""
 
 
-def _week_arg(store, week):
-    from analysis.weeks import WeekError, parse_week, previous_week, week_of
-
-    if week:
-        try:
-            return parse_week(week)
-        except WeekError as exc:
-            raise click.BadParameter(str(exc), param_hint="--week") from None
-    return previous_week(*week_of(_now(), store.settings.default_timezone))
-
-
 def _build(store, week, org_code, cutoff, out):
     from pathlib import Path
 
     from analysis.digest.archive import build_and_archive
     from analysis.digest.deliver import options
 
-    year, number = _week_arg(store, week)
+    year, number = _week(store, week)
     try:
         return build_and_archive(store, options(store, year, number, org_code, _date(cutoff)), _now(),
                                  Path(out) if out else None)
@@ -365,7 +371,7 @@ def _build(store, week, org_code, cutoff, out):
 
 
 @digest.command("build")
-@click.option("--week", default=None, help="ISO week like 2026-W47 (default: last week).")
+@click.option("--week", default=None, help=WEEK_HELP)
 @click.option("--org", "org_code", default=None, help="One organisation's digest (default: the partnership).")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="Also write every format here.")
 @click.option("--cutoff", default=None, help="Data cut-off (ISO time; default: the archived one, else now).")
@@ -381,7 +387,7 @@ def digest_build(week, org_code, out, cutoff) -> None:
 
 
 @digest.command("send")
-@click.option("--week", default=None, help="ISO week like 2026-W47 (default: last week).")
+@click.option("--week", default=None, help=WEEK_HELP)
 @click.option("--org", "org_code", default=None)
 @click.option("--again", is_flag=True, help="Send even if this week's digest was sent before.")
 def digest_send(week, org_code, again) -> None:

@@ -13,7 +13,7 @@ from analysis.redact import redact
 from analysis.safeguarding import Safeguarding
 from analysis.sentiment import SentimentTagger, make_analyzer
 from analysis.tagger import AnswerAnalysis
-from analysis.weeks import WeekError, parse_week, previous_week, week_bounds, week_of
+from analysis.weeks import WeekError, default_week, parse_week, previous_week, week_bounds, week_of
 from surveys import admin
 from surveys import models as m
 
@@ -156,6 +156,21 @@ def test_iso_weeks_in_london_across_the_clock_change():
     assert week_of(datetime(2026, 10, 25, 23, 30, tzinfo=timezone.utc), LONDON) == (2026, 43)
     assert week_of(datetime(2026, 10, 26, 0, 30, tzinfo=timezone.utc), LONDON) == (2026, 44)
     assert previous_week(2026, 1) == (2025, 52) and previous_week(2026, 47, 4) == (2026, 43)
+
+
+def test_the_default_week_is_the_last_complete_one_and_the_clocks_digest_week(db):
+    from analysis.digest.deliver import due_week
+
+    utc = timezone.utc
+    # 23:30 UTC on Sunday 5 July 2026 is already Monday in London: week 27 is the last complete one
+    assert default_week(datetime(2026, 7, 5, 23, 30, tzinfo=utc), LONDON) == (2026, 27)
+    assert default_week(datetime(2026, 7, 5, 22, 30, tzinfo=utc), LONDON) == (2026, 26)
+    assert default_week(datetime(2026, 1, 1, 12, 0, tzinfo=utc), LONDON) == (2025, 52)
+    # the digest the clock sends at DIGEST_WHEN (Monday 08:00 by default) is the default week's, all week long
+    send = datetime(2026, 7, 6, 7, 0, tzinfo=utc)             # 08:00 BST
+    for now in (send, send + timedelta(days=2), send + timedelta(days=6, hours=16)):
+        assert due_week(db, now) == default_week(send, LONDON) == (2026, 27), now
+    assert due_week(db, send - timedelta(minutes=1)) == (2026, 26)   # not yet due: last week's digest stands
 
 
 # ---- themes -------------------------------------------------------------------------------------------------

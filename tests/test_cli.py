@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,24 @@ def test_flags_labels_retag_and_themes_from_the_command_line(env):
     assert run("themes", "merge", "queue", "wait", "--into", "Waiting").exit_code == 0
     assert run("themes", "unalias", "nothing-like-this").exit_code == 1
     assert run("themes", "list", "--survey", "weekly-checkin", "--week", "2026-47").exit_code == 2
+
+
+def test_every_command_means_the_same_default_week(env, monkeypatch):
+    """themes list, digest build and digest send, given no --week, mean one week: the last complete one in the
+    partnership's timezone. The clock is fixed through the root context (main(obj={"now": ...}))."""
+    monkeypatch.setenv("DIGEST_RECIPIENTS", "board@example.org")
+    setup_demo()
+    # 23:30 UTC on Sunday 5 July 2026 is 00:30 on Monday 6 July in London: week 27 has just ended.
+    now = datetime(2026, 7, 5, 23, 30, tzinfo=timezone.utc)
+
+    def at_now(*args):
+        return CliRunner().invoke(main, list(args), obj={"now": now}, catch_exceptions=False)
+
+    themes = at_now("themes", "list", "--survey", "weekly-checkin")
+    assert themes.exit_code == 0 and "themes in weekly-checkin, 2026-W27 (Europe/London)" in themes.output
+    built = at_now("digest", "build")
+    assert built.exit_code == 0 and "digest 2026-W27 (partnership)" in built.output
+    sent = at_now("digest", "send")
+    assert sent.exit_code == 0 and "digest 2026-W27 queued to 1 recipient(s)" in sent.output
+    for command in (["themes", "list"], ["digest", "build"], ["digest", "send"]):
+        assert "default: the last complete week" in " ".join(run(*command, "--help").output.split()), command

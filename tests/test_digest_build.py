@@ -184,3 +184,36 @@ def test_a_prompt_naming_the_organisation_reads_well_in_either_digest():
     stats = (10, 80.0, 700.0, 6, 2)
     assert _score(q, "en", stats, None).prompt == "Would you recommend us to a friend?"
     assert _score(q, "en", stats, None, "Riverside Food Bank").prompt == "Would you recommend Riverside Food Bank to a friend?"
+
+
+NOTHING_ANSWERS = ["No thats all thanks", "no thanks, that's everything", "nothing else to add thanks", "no thanks",
+                   "nah thanks", "No thanks that is all", "no ta", "nah"]
+
+
+def test_nothing_to_add_is_not_a_comment_and_a_flag_never_counts_positive(db):
+    """'no ta' answering "Anything else?" is no comment: not counted, not a theme, not quoted. A flagged answer
+    counts as negative even where its stored tag (written before that rule) says positive."""
+    from analysis.sentiment import SentimentTagger
+
+    tagger = SentimentTagger()
+    anything = {"question": "anything", "question_text": "Anything else you'd like to tell us?"}
+    d = Data(db, W46 - timedelta(days=30))
+    d.org("food", "Riverside Food Bank")
+    said = [("Staff were so kind to me and the kids", "positive", 0.6), ("lovely volunteers, thank you", "positive", 0.7),
+            ("fresh veg was great this week", "positive", 0.8), ("really helpful advice today", "positive", 0.5),
+            ("brilliant service as always", "positive", 0.9), ("the waiting times are far too long", "negative", -0.4),
+            ("waiting times too long again today", "negative", -0.5), ("long waiting times in the cold", "negative", -0.3),
+            ("waiting times awful this week", "negative", -0.6), ("rude man on the door, waiting times bad", "negative", -0.5)]
+    people = [P("food", text=t, label=lab, polarity=p, quote_ok=True) for t, lab, p in said]
+    tags = {t: tagger.tag(t, "en", anything) for t in NOTHING_ANSWERS}
+    people += [P("food", text=t, label=tag["label"], polarity=tag["polarity"], quote_ok=True) for t, tag in tags.items()]
+    people.append(P("food", text="I feel like ending it all", label="positive", polarity=0.36, quote_ok=True, flag=True))
+    d.week(W47, people)
+    digest = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF)
+    s = digest.total.sentiment
+    assert (s.positive, s.negative, s.total) == (Figure(5), Figure(6), Figure(11))
+    (part,) = digest.surveys
+    labels = " ".join(t.label for t in part.themes)
+    assert "wait" in labels and "thank" not in labels and "ta" not in labels.split()
+    quoted = {q.text for q in part.quotes}
+    assert quoted and not quoted & set(NOTHING_ANSWERS)

@@ -83,6 +83,30 @@ def test_a_risk_answer_raises_one_flag_and_alerts_the_right_people_without_its_w
     assert shown.answer_text == RISK      # the person handling it reads the words from the store
 
 
+def test_a_flagged_answer_is_never_tagged_positive_nor_retagged_positive(store, now):
+    """"I feel like ending it all" scores positive on "like": the flag makes it negative, at store time and
+    after `chorus analysis retag` (which re-tags sentiment only), whatever tagger the re-tag is given."""
+    from analysis.retag import retag
+
+    _setup(store, now, contacts=False)
+    _to_last_question(store, now)           # visit 5, recommend 9: a signal-free answer would lean positive
+    _send(store, now, "I feel like ending it all")
+    (f,) = flags.list_flags(store)
+
+    def tags():
+        with store.read() as conn:
+            return conn.execute(select(m.Answer.tags).join(m.Flag, m.Flag.answer_id == m.Answer.id)
+                                .where(m.Flag.id == f.id)).scalar_one()
+
+    stored = tags()
+    assert stored["flag"]["categories"] == ["suicide"] and stored["label"] == "negative"
+    assert SentimentTagger().tag("I feel like ending it all", "en", {})["label"] == "positive"   # without the flag
+    for tagger in (AnswerAnalysis(SentimentTagger(), Safeguarding()), SentimentTagger()):
+        assert retag(store, tagger, now, fresh=True).done >= 1
+        again = tags()
+        assert again["label"] == "negative" and again["flag"] == stored["flag"], tagger
+
+
 def test_ordinary_answers_raise_no_flag(store, now):
     _setup(store, now)
     _to_last_question(store, now)

@@ -131,7 +131,7 @@ TABLE = [
     ("i go every week", "en", {}, "neutral"),
     ("my sister told me about it", "en", {}, "neutral"),
     ("not sure", "en", {}, "neutral"),
-    ("N/A", "en", {}, "neutral"),
+    ("N/A", "en", {}, "nothing to add"),
     ("I got a food parcel", "en", {}, "neutral"),
     ("3rd time I've been", "en", {}, "neutral"),
     ("longer opening hours", "en", {}, "neutral"),     # a suggestion, not a complaint
@@ -140,7 +140,7 @@ TABLE = [
     ("gr8 service thx", "en", {}, "positive"),
     ("luv the new drop-in", "en", {}, "positive"),
     ("ty", "en", {}, "positive"),
-    ("👍", "en", {}, "positive"),
+    ("👍", "en", {}, "nothing to add"),          # a thumbs-up alone closes a chat
     ("❤️", "en", {}, "positive"),
     ("😊😊", "en", {}, "positive"),
     ("🙂", "en", {}, "positive"),
@@ -161,16 +161,16 @@ TABLE = [
     ("staff lovely but the building is cold and damp", "en", {}, "mixed"),
     ("great advice, though the wait was too long", "en", {}, "mixed"),
     ("helpful staff; horrible waiting room", "en", {}, "mixed"),
-    # context: "nothing to improve" after a high score is no complaint
-    ("Nothing.", "en", IMPROVE_AFTER_9, "positive"),
-    ("None", "en", IMPROVE_AFTER_9, "positive"),
-    ("no", "en", IMPROVE_AFTER_9, "positive"),
-    ("nothing really", "en", IMPROVE_AFTER_9, "positive"),
-    ("all good", "en", IMPROVE_AFTER_9, "positive"),
-    ("Nothing.", "en", {"prompt_kind": "improve"}, "neutral"),
-    ("Nothing", "en", MAKE_IT_TEN, "positive"),
+    # context: "nothing to improve" is no comment at all, whatever the score (the score counts on its own)
+    ("Nothing.", "en", IMPROVE_AFTER_9, "nothing to add"),
+    ("None", "en", IMPROVE_AFTER_9, "nothing to add"),
+    ("no", "en", IMPROVE_AFTER_9, "nothing to add"),
+    ("nothing really", "en", IMPROVE_AFTER_9, "nothing to add"),
+    ("all good", "en", IMPROVE_AFTER_9, "nothing to add"),
+    ("Nothing.", "en", {"prompt_kind": "improve"}, "nothing to add"),
+    ("Nothing", "en", MAKE_IT_TEN, "nothing to add"),
     ("nothing really its great", "en", MAKE_IT_TEN, "positive"),
-    ("nope", "en", IMPROVE, "neutral"),
+    ("nope", "en", IMPROVE, "nothing to add"),
     ("no, the staff were rude", "en", IMPROVE, "negative"),
     ("more volunteers", "en", IMPROVE, "neutral"),
     ("open on saturdays please", "en", IMPROVE, "neutral"),
@@ -188,9 +188,9 @@ TABLE = [
     ("nothing it was fine", "en", WRONG, "positive"),
     ("my housing", "en", HARD, "negative"),
     ("money", "en", HARD, "negative"),
-    ("no", "en", ELSE, "neutral"),
-    ("None", "en", ELSE_HIGH, "positive"),
-    ("skip", "en", ELSE, "neutral"),
+    ("no", "en", ELSE, "nothing to add"),
+    ("None", "en", ELSE_HIGH, "nothing to add"),
+    ("skip", "en", ELSE, "nothing to add"),
     ("Same as last time", "en", ELSE, "neutral"),
     ("yes", "en", HELPED, "positive"),
     # context: no text signal, a score in the same conversation decides
@@ -273,25 +273,24 @@ def test_every_analyzer_works(name, taggers):
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("answer", ["Nothing.", "None", "no", "nothing really", "all good", "Nope!"])
 def test_nothing_to_improve_after_high_score_is_never_negative(name, answer, taggers):
-    # VADER on its own scores "no" as negative; the question makes it no complaint.
-    label = taggers[name].tag(answer, "en", IMPROVE_AFTER_9)["label"]
-    assert label in ("neutral", "positive")
+    # VADER on its own scores "no" as negative; the question makes it no complaint, and no comment at all.
+    assert taggers[name].tag(answer, "en", IMPROVE_AFTER_9)["label"] == "nothing to add"
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_improve_question_recognised_by_key_when_kind_not_given(name, taggers):
     # The service passes the question key and wording; either naming an improvement stands in for prompt_kind.
     ctx = {"question": "make_it_ten", "survey": "service", "scores": {"recommend": 0.9}}
-    assert taggers[name].tag("no", "en", ctx)["label"] == "positive"
+    assert taggers[name].tag("no", "en", ctx)["label"] == "nothing to add"
     assert taggers[name].tag("no", "en", {"question": "did_well", "survey": "service"})["label"] == "negative"
-    assert taggers[name].tag("nothing", "en", dict(IMPROVE, scores={}))["label"] == "neutral"
+    assert taggers[name].tag("nothing", "en", dict(IMPROVE, scores={}))["label"] == "nothing to add"
 
 
 def test_praise_wording_is_not_read_into_anything_else_questions():
     # "Anything else you'd like to tell us?" contains "like" but asks for nothing in particular.
     ctx = {"question": "anything", "question_text": "Anything else you'd like to tell us?"}
     assert DEFAULT.tag("the bus", "en", ctx)["label"] == "neutral"
-    assert DEFAULT.tag("none", "en", ctx)["label"] == "neutral"
+    assert DEFAULT.tag("none", "en", ctx)["label"] == "nothing to add"
 
 
 def test_tag_dict_shape():

@@ -10,10 +10,15 @@ Definitions (the README repeats them for readers of the digest):
 - completions: those whose conversation was completed;
 - rates are of invitations; the change is in percentage points against the week before;
 - sentiment: free-text answers received in the week, by label; a person's correction wins over the machine's;
+  an answer that says there is nothing to add ("no ta", label 'nothing to add') is no comment and is not
+  counted; a flagged answer's machine label counts as negative (never positive, neutral, mixed or nothing to
+  add);
 - scores: scale and NPS answers received in the week; a mean with a 95% interval (t distribution), and NPS
   (% promoters 9-10 minus % detractors 0-6) with a 95% interval from its variance;
 - themes: `analysis.themes` over the week's free-text answers and the four weeks before;
-- quotes: from people whose consent allows quoting (as it stands now), never from a flagged answer, redacted.
+- quotes: from people whose consent allows quoting (as it stands now), never from a flagged answer, redacted
+  (an answer that says there is nothing to add is neither positive nor negative and has no theme, so it is
+  never quoted).
 """
 from __future__ import annotations
 
@@ -39,7 +44,7 @@ from analysis.digest.model import (
 )
 from analysis.digest.suppress import SMALL, protect
 from analysis.redact import redact
-from analysis.sentiment import MIXED, NEGATIVE, NEUTRAL, NOT_TAGGED_LANGUAGE, POSITIVE
+from analysis.sentiment import MIXED, NEGATIVE, NEUTRAL, NOT_TAGGED_LANGUAGE, NOTHING_TO_ADD, POSITIVE
 from analysis.theme_report import aliases_for
 from analysis.themes import ThemeCounter, compare, terms, top_themes
 from analysis.weeks import previous_week, week_bounds, week_label
@@ -206,9 +211,14 @@ def _participation(conn, bounds, cutoff, org_id):
 
 
 def _label_expr(cutoff):
+    """The label that counts: a person's latest correction before the cut-off, else the machine's, where a
+    flagged answer is negative (as `analysis.tagger` tags it; also for tags written before that rule)."""
     staff = (select(L.c.label).where(L.c.answer_id == A.c.id, L.c.created_at < cutoff)
              .order_by(L.c.id.desc()).limit(1).scalar_subquery())
-    return func.coalesce(staff, A.c.tags["label"].as_string())
+    machine = A.c.tags["label"].as_string()
+    flagged = select(literal(1)).where(F.c.answer_id == A.c.id, F.c.created_at < cutoff).exists()
+    machine = case((and_(machine.in_((POSITIVE, NEUTRAL, MIXED, NOTHING_TO_ADD)), flagged), literal(NEGATIVE)), else_=machine)
+    return func.coalesce(staff, machine)
 
 
 def _sentiment(conn, bounds, cutoff, org_id):

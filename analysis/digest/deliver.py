@@ -19,7 +19,7 @@ from analysis.digest.archive import (
     share_path,
 )
 from analysis.digest.build import Options
-from analysis.weeks import parse_week, previous_week, week_label
+from analysis.weeks import default_week, parse_week, previous_week, week_label
 from surveys.engine import OutgoingMessage
 from surveys.outbox import queue
 from surveys.store import Store
@@ -76,7 +76,9 @@ def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = 
 
 
 def due_week(db: Store, now: datetime) -> tuple[int, int]:
-    """The ISO week whose digest is due at `now`: the week before the latest configured send time."""
+    """The ISO week whose digest is due at `now`: the default week (`analysis.weeks.default_week`, the last
+    complete week) as it was at the latest configured send time. From the send time on, that is the week
+    every command means by default."""
     zone = ZoneInfo(db.settings.default_timezone)
     local = now.astimezone(zone)
     weekday, at = db.settings.digest_when
@@ -84,8 +86,7 @@ def due_week(db: Store, now: datetime) -> tuple[int, int]:
     send = datetime.combine(monday + timedelta(days=weekday), at, zone)
     if send > local:
         send -= timedelta(days=7)
-    year, week, _ = send.date().isocalendar()
-    return previous_week(year, week)
+    return default_week(send, db.settings.default_timezone)
 
 
 CATCH_UP_WEEKS = 8   # after a long outage, at most this many missed weeks are built and sent, oldest first
