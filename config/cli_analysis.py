@@ -394,7 +394,8 @@ def digest_send(week, org_code, again) -> None:
     archived = _build(store, week, org_code, None, None)
     n = queue_digest(store, archived, _now(), again=again)
     if n == 0:
-        click.echo(f"digest {archived.digest.week} was sent before; --again to send it again")
+        click.echo(f"digest {archived.digest.week} was queued before; --again to send it again "
+                   "(`chorus digest list` shows what became of it)")
     else:
         click.echo(f"digest {archived.digest.week} queued to {n} recipient(s); the worker sends it")
     if store.settings.digest_recipients and not store.settings.smtp_host:
@@ -403,19 +404,16 @@ def digest_send(week, org_code, again) -> None:
 
 @digest.command("list")
 def digest_list() -> None:
-    """Archived digests."""
-    from sqlalchemy import select
+    """Archived digests, and what really happened to each: not sent and why, or queued to N recipients and
+    how many of those messages went, failed or still wait in the outbox."""
+    from analysis.digest.archive import list_archives
 
-    from analysis.digest.archive import DA
-
-    store = _store()
-    with store.read() as conn:
-        rows = conn.execute(select(DA).order_by(DA.c.week.desc(), DA.c.scope)).all()
+    rows = list_archives(_store())
     if not rows:
         click.echo("no digests yet (chorus digest build)")
     for r in rows:
-        sent = f"sent {r.sent_at:%Y-%m-%d %H:%M} UTC" if r.sent_at else "not sent"
-        click.echo(f"{r.week} {r.scope:16} data up to {r.cutoff:%Y-%m-%d %H:%M} UTC  {sent:24} {r.path}")
+        click.echo(f"{r.week} {r.scope:16} data up to {r.cutoff:%Y-%m-%d %H:%M} UTC  {r.path}")
+        click.echo(f"    {r.delivery()}")
 
 
 COMMANDS = (analysis, themes, flags, digest)
