@@ -220,6 +220,14 @@ def _flag_line(f) -> str:
     return line
 
 
+def _warn_no_contact(store) -> None:
+    from surveys.flags import contact_warning
+
+    warning = contact_warning(store)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
 @flags.command("list")
 @click.option("--all", "include_closed", is_flag=True, help="Closed flags too.")
 @click.option("--org", "org_code", default=None)
@@ -227,7 +235,9 @@ def flags_list(include_closed, org_code) -> None:
     """Open flags (no answer text here: `flags show ID` for that)."""
     from surveys.flags import list_flags
 
-    rows = list_flags(_store(), include_closed, org_code)
+    store = _store()
+    _warn_no_contact(store)
+    rows = list_flags(store, include_closed, org_code)
     if not rows:
         click.echo("no open flags" if not include_closed else "no flags")
     for f in rows:
@@ -240,10 +250,12 @@ def flags_show(flag_id) -> None:
     """One flag with the answer's words, for the person handling it."""
     from surveys.flags import FlagError, show_flag
 
+    store = _store()
     try:
-        f = show_flag(_store(), flag_id)
+        f = show_flag(store, flag_id)
     except FlagError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_no_contact(store)
     click.echo(_flag_line(f))
     click.echo(f"why: {', '.join(f.rules) or '-'}")
     click.echo(f"answer #{f.answer_id}: {f.answer_text!r}" if f.answer_id else "answer: erased at the person's request")

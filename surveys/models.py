@@ -216,7 +216,8 @@ class Message(Base):
     purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast
     # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
     to_address: Mapped[str | None] = mapped_column(String(254))
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
+    # Indexed: the digest and wave counts look up an invitation's messages.
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"), index=True)
     not_before: Mapped[datetime | None]
     # Server defaults too: the inbound hot path inserts rows with plain SQL.
     units: Mapped[int] = mapped_column(Integer, default=1, server_default=sa_text("1"))

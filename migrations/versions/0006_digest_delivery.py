@@ -1,4 +1,5 @@
-"""digest delivery: what became of a digest's sending (queued messages, or not sent and why)
+"""digest delivery: what became of a digest's sending (queued messages, or not sent and why); an index on
+message.invitation_id (the digest counts only invitations whose message was sent)
 
 Revision ID: 0006
 Revises: 0005
@@ -15,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_message_invitation_id'), ['invitation_id'], unique=False)
     with op.batch_alter_table('digest_archive', schema=None) as batch_op:
         batch_op.add_column(sa.Column('queued', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('not_sent_reason', sa.String(length=200), nullable=True))
@@ -39,3 +42,5 @@ def downgrade() -> None:
     with op.batch_alter_table('digest_archive', schema=None) as batch_op:
         batch_op.drop_column('not_sent_reason')
         batch_op.drop_column('queued')
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_message_invitation_id'))
