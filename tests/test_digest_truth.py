@@ -13,13 +13,16 @@ import pytest
 
 from analysis.digest.build import Options, build
 from analysis.digest.model import Figure
-from analysis.digest.render import WITHHELD, WITHHELD_DIFFERENCE
 from analysis.digest.render_html import render_html_email, render_print_html
 from analysis.digest.render_text import render_markdown, render_text
 from surveys import flags
 from tests.digest_data import Data, Person
 from tests.test_digest_build import CUTOFF, TZ, W46, W47
 from tests.test_digest_render import visible_html
+
+
+WITHHELD = "fewer than 5"                                  # small: a count of 1 to 4 people
+WITHHELD_DIFFERENCE = "withheld to protect small numbers"  # hidden only so that another cannot be worked out
 
 
 def P(org, **kw):
