@@ -88,6 +88,7 @@ def seed(url: str, answers_wanted: int, seed_: int = 11) -> dict:
     per_week_org = max(1, round(answers_wanted / (WEEKS * ORGS * 0.6 * 5.2)))
     people_per_org = per_week_org * 4
     contacts, enrolments, invitations, conversations, answers, waves, flags, labels = [], [], [], [], [], [], [], []
+    messages = []       # each invitation's message, sent (the digest counts only invitations actually sent)
     cid = eid = 0
     for o, org in enumerate(orgs):
         for _ in range(people_per_org):
@@ -119,6 +120,10 @@ def seed(url: str, answers_wanted: int, seed_: int = 11) -> dict:
                 invitations.append(dict(id=iid, wave_id=w + 1, contact_id=person, enrolment_id=person,
                                         channel="local", language="en", status="started", not_before=at,
                                         conversation_id=vid, created_at=at, started_at=at))
+                messages.append(dict(channel="local", direction="out", contact_id=person, conversation_id=vid,
+                                     kind="text", text="How was your visit?", status="sent", purpose="invitation",
+                                     invitation_id=iid, not_before=at, units=1, attempts=1, created_at=at,
+                                     sent_at=at))
                 if not responded:
                     continue
                 mood = rng.random()
@@ -150,12 +155,13 @@ def seed(url: str, answers_wanted: int, seed_: int = 11) -> dict:
     T = m.Base.metadata.tables
     with engine.begin() as conn:
         for name, rows in (("contact", contacts), ("enrolment", enrolments), ("wave", waves),
-                           ("conversation", conversations), ("invitation", invitations), ("answer", answers),
+                           ("conversation", conversations), ("invitation", invitations), ("message", messages),
+                           ("answer", answers),
                            ("flag", flags), ("answer_label", labels)):
             for i in range(0, len(rows), 20_000):
                 conn.execute(T[name].insert(), rows[i:i + 20_000])
         if engine.dialect.name == "postgresql":
-            for table in ("contact", "enrolment", "wave", "conversation", "invitation", "answer"):
+            for table in ("contact", "enrolment", "wave", "conversation", "invitation", "message", "answer"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))")
             conn.exec_driver_sql("ANALYZE")

@@ -237,6 +237,14 @@ def _flag_line(f) -> str:
     return line
 
 
+def _warn_no_contact(store) -> None:
+    from surveys.flags import contact_warning
+
+    warning = contact_warning(store)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
 @flags.command("list")
 @click.option("--all", "include_closed", is_flag=True, help="Closed flags too.")
 @click.option("--org", "org_code", default=None)
@@ -244,7 +252,9 @@ def flags_list(include_closed, org_code) -> None:
     """Open flags (no answer text here: `flags show ID` for that)."""
     from surveys.flags import list_flags
 
-    rows = list_flags(_store(), include_closed, org_code)
+    store = _store()
+    _warn_no_contact(store)
+    rows = list_flags(store, include_closed, org_code)
     if not rows:
         click.echo("no open flags" if not include_closed else "no flags")
     for f in rows:
@@ -257,10 +267,12 @@ def flags_show(flag_id) -> None:
     """One flag with the answer's words, for the person handling it."""
     from surveys.flags import FlagError, show_flag
 
+    store = _store()
     try:
-        f = show_flag(_store(), flag_id)
+        f = show_flag(store, flag_id)
     except FlagError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_no_contact(store)
     click.echo(_flag_line(f))
     click.echo(f"why: {', '.join(f.rules) or '-'}")
     click.echo(f"answer #{f.answer_id}: {f.answer_text!r}" if f.answer_id else "answer: erased at the person's request")
@@ -400,7 +412,8 @@ def digest_send(week, org_code, again) -> None:
     archived = _build(store, week, org_code, None, None)
     n = queue_digest(store, archived, _now(), again=again)
     if n == 0:
-        click.echo(f"digest {archived.digest.week} was sent before; --again to send it again")
+        click.echo(f"digest {archived.digest.week} was queued before; --again to send it again "
+                   "(`chorus digest list` shows what became of it)")
     else:
         click.echo(f"digest {archived.digest.week} queued to {n} recipient(s); the worker sends it")
     if store.settings.digest_recipients and not store.settings.smtp_host:
@@ -409,19 +422,16 @@ def digest_send(week, org_code, again) -> None:
 
 @digest.command("list")
 def digest_list() -> None:
-    """Archived digests."""
-    from sqlalchemy import select
+    """Archived digests, and what really happened to each: not sent and why, or queued to N recipients and
+    how many of those messages went, failed or still wait in the outbox."""
+    from analysis.digest.archive import list_archives
 
-    from analysis.digest.archive import DA
-
-    store = _store()
-    with store.read() as conn:
-        rows = conn.execute(select(DA).order_by(DA.c.week.desc(), DA.c.scope)).all()
+    rows = list_archives(_store())
     if not rows:
         click.echo("no digests yet (chorus digest build)")
     for r in rows:
-        sent = f"sent {r.sent_at:%Y-%m-%d %H:%M} UTC" if r.sent_at else "not sent"
-        click.echo(f"{r.week} {r.scope:16} data up to {r.cutoff:%Y-%m-%d %H:%M} UTC  {sent:24} {r.path}")
+        click.echo(f"{r.week} {r.scope:16} data up to {r.cutoff:%Y-%m-%d %H:%M} UTC  {r.path}")
+        click.echo(f"    {r.delivery()}")
 
 
 COMMANDS = (analysis, themes, flags, digest)

@@ -224,6 +224,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     sched.start()
     click.echo(f"chorus is running: web on http://127.0.0.1:{server.port}, clock and worker"
                f"{', Telegram bot' if len(threads) > 2 else ''}; {describe_channels(sender.channels)}", err=True)
+    _warn_safeguarding(store)
     try:
         if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
             from config.cli import chat as chat_command
@@ -238,6 +239,15 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
         stop.set()
         sched.shutdown(wait=False)
         server.shutdown()
+
+
+def _warn_safeguarding(store) -> None:
+    """Loudly, at start: a safeguarding flag raised where no contact is set alerts nobody."""
+    from surveys.flags import contact_warning
+
+    warning = contact_warning(store)
+    if warning:
+        click.echo(f"WARNING: {warning}", err=True)
 
 
 COMMANDS = (waves, worker, clock, bot, run)

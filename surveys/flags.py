@@ -6,11 +6,15 @@ the flag and queues one alert per safeguarding contact in the same transaction a
 never stored without its flag and alerts, and the outbox worker sends them like any other message.
 
 An alert carries no words of the answer and nothing that identifies the person: the organisation, the
-survey, the categories, the flag number and a link that needs a signed-in person. Whoever holds the store
-reads the answer with `chorus flags show ID`.
+survey, the categories and the flag number. Whoever holds the store reads the answer with `chorus flags show
+ID` (there is no staff console yet, so an alert points at that command, never at a web page).
+
+Without a safeguarding contact a flag alerts nobody: `raise_flag` then logs a warning, `chorus run` and
+`chorus flags ...` say so (`contact_warning`), and so does the digest.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -19,6 +23,8 @@ from sqlalchemy import Connection, insert, or_, select, update
 from surveys import models as m
 from surveys.engine import OutgoingMessage
 from surveys.store import Store
+
+log = logging.getLogger(__name__)
 
 CONTACT_CHANNELS = ("email", "telegram")
 ALERT_NOT_BEFORE = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -43,6 +49,11 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
     contacts = conn.execute(select(m.SafeguardingContact.channel, m.SafeguardingContact.address).where(or_(
         m.SafeguardingContact.organisation_id == organisation_id,
         m.SafeguardingContact.organisation_id.is_(None)))).all()
+    if not contacts:
+        # No personal data here: the flag's number only.
+        log.warning("safeguarding flag #%s raised, but no safeguarding contact is set for its organisation: "
+                    "NOBODY IS ALERTED. Read it with `chorus flags show %s`; add a contact with "
+                    "`chorus flags contacts add --email ADDRESS`", flag_id, flag_id)
     for channel, address in sorted(set(contacts)):
         # The worker takes due rows in `not_before` order: an alert due since the epoch goes ahead of any
         # backlog on its channel (a wave of thousands of Telegram invitations must not delay it).
@@ -54,8 +65,8 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
 
 
 def flag_link(db: Store, flag_id: int) -> str:
-    base = (db.settings.public_base_url or "").rstrip("/")
-    return f"{base}/console/flags/{flag_id}" if base else f"chorus flags show {flag_id}"
+    """Where a person reads the flag: the command, until a staff console exists."""
+    return f"chorus flags show {flag_id}"
 
 
 def alert_message(db: Store, flag_id: int, org_name: str | None, survey_id: str | None,
@@ -63,8 +74,10 @@ def alert_message(db: Store, flag_id: int, org_name: str | None, survey_id: str 
     where = org_name or "no organisation"
     about = ", ".join(c.replace("_", " ") for c in categories) or "risk"
     text = (f"Chorus safeguarding flag #{flag_id}: an answer to survey '{survey_id or '-'}' ({where}) may show "
-            f"a risk ({about}). Please have a person read it today: {flag_link(db, flag_id)}\n"
-            "This alert holds no words of the answer. Close the flag with a note once it is handled.")
+            f"a risk ({about}). Please have a person read it today, on the Chorus server: {flag_link(db, flag_id)} "
+            "(chorus flags list shows every open flag).\n"
+            "This alert holds no words of the answer. Once it is handled, close the flag with a note: "
+            f"chorus flags close {flag_id} --by NAME --note TEXT")
     return OutgoingMessage(text, subject=f"Chorus safeguarding flag #{flag_id} ({where})")
 
 
@@ -163,6 +176,24 @@ def remove_contact(db: Store, org_id: int | None, channel: str, address: str) ->
             return False
         s.delete(row)
     return True
+
+
+def contact_warning(db: Store) -> str | None:
+    """Said at start (`chorus run`) and with the flags commands when a flag could alert nobody: no
+    safeguarding contact at all, or organisations with neither their own nor one for every organisation."""
+    with db.read() as conn:
+        covered = set(conn.execute(select(m.SafeguardingContact.organisation_id).distinct()).scalars())
+        if None in covered:
+            return None
+        q = select(m.Organisation.code).order_by(m.Organisation.code)
+        orgs = conn.execute(q.where(m.Organisation.id.not_in(covered)) if covered else q).scalars().all()
+    if not covered:
+        return ("no safeguarding contact is set: a safeguarding flag alerts NOBODY. Check `chorus flags list` "
+                "yourself, and add a contact: `chorus flags contacts add --email ADDRESS`")
+    if not orgs:
+        return None
+    return (f"no safeguarding contact for {', '.join(orgs)}: a flag raised there alerts NOBODY. Add one: "
+            "`chorus flags contacts add --org CODE --email ADDRESS` (or one for every organisation, without --org)")
 
 
 def list_contacts(db: Store) -> list[tuple[str | None, str, str]]:

@@ -216,7 +216,8 @@ class Message(Base):
     purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast
     # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
     to_address: Mapped[str | None] = mapped_column(String(254))
-    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"))
+    # Indexed: the digest and wave counts look up an invitation's messages.
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"), index=True)
     not_before: Mapped[datetime | None]
     # Server defaults too: the inbound hot path inserts rows with plain SQL.
     units: Mapped[int] = mapped_column(Integer, default=1, server_default=sa_text("1"))
@@ -420,7 +421,22 @@ class DigestArchive(Base):
     cutoff: Mapped[datetime]
     path: Mapped[str] = mapped_column(String(500))
     built_at: Mapped[datetime]
+    # When its sending was last decided (queued, or not sent and why); the weekly job does not try again.
     sent_at: Mapped[datetime | None]
+    queued: Mapped[int | None] = mapped_column(Integer)                 # messages queued then (see DigestDelivery)
+    not_sent_reason: Mapped[str | None] = mapped_column(String(200))    # set when nothing was queued
+
+
+class DigestDelivery(Base):
+    """One message of a digest's sending (email to a recipient, the Telegram summary): its outbox row tells
+    whether it went, failed or still waits."""
+
+    __tablename__ = "digest_delivery"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    archive_id: Mapped[int] = mapped_column(ForeignKey("digest_archive.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    queued_at: Mapped[datetime]
 
 
 class DigestQuote(Base):

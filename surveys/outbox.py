@@ -474,14 +474,16 @@ def start_due_invitations(db: Store, now: datetime, limit: int, channels: tuple[
 
 def queue(db: Store, channel: str, message: OutgoingMessage, now: datetime, *, contact_id: int | None = None,
           to_address: str | None = None, purpose: str = "alert", not_before: datetime | None = None,
-          ) -> int:
+          conn=None) -> int:
     """Put one message in the outbox for the worker: to a contact, or to an address that is not one (staff
-    alerts and digests by email). Returns the row id."""
+    alerts and digests by email). Returns the row id. With `conn`, inside the caller's transaction."""
     if (contact_id is None) == (to_address is None):
         raise ValueError("give a contact or an address, not both")
-    payload = message.to_payload()
-    with db.write() as conn:
-        return conn.execute(insert(M).values(
-            channel=channel, direction="out", contact_id=contact_id, to_address=to_address, kind="text",
-            text=message.text, payload=payload, status="pending", not_before=not_before or now,
-            purpose=purpose, created_at=now)).inserted_primary_key[0]
+    if conn is None:
+        with db.write() as own:
+            return queue(db, channel, message, now, contact_id=contact_id, to_address=to_address, purpose=purpose,
+                         not_before=not_before, conn=own)
+    return conn.execute(insert(M).values(
+        channel=channel, direction="out", contact_id=contact_id, to_address=to_address, kind="text",
+        text=message.text, payload=message.to_payload(), status="pending", not_before=not_before or now,
+        purpose=purpose, created_at=now)).inserted_primary_key[0]

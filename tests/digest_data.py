@@ -32,6 +32,9 @@ class Person:
     quote_ok: bool = False
     flag: bool = False
     language: str = "en"
+    # What became of the invitation's message: "sent" (handed to the provider), or "pending" (never sent:
+    # quiet hours, a channel not configured), "failed", "cancelled".
+    message: str = "sent"
     extra: list = field(default_factory=list)
 
 
@@ -62,6 +65,18 @@ class Data:
                 ids.append(self._person(conn, wave, at, p))
         return ids
 
+    def again(self, at: datetime, invited: list[tuple[int, Person]]) -> None:
+        """Invite people already made (contact id, what they do this time) once more, in another wave at `at`:
+        one person, several invitations in a week."""
+        with self.db.write() as conn:
+            wave = conn.execute(insert(m.Wave).values(
+                survey_id="pantry", survey_version_id=self.version, scheduled_for=at, kind="manual",
+                status="open", created_at=at)).inserted_primary_key[0]
+            for contact, p in invited:
+                enrolment = conn.execute(select(m.Enrolment.id).where(
+                    m.Enrolment.contact_id == contact, m.Enrolment.organisation_id == self.orgs[p.org])).scalar_one()
+                self._invite(conn, wave, at, contact, enrolment, p)
+
     def _person(self, conn, wave, at, p: Person) -> int:
         n = next(_n)
         contact = conn.execute(insert(m.Contact).values(
@@ -71,14 +86,21 @@ class Data:
         enrolment = conn.execute(insert(m.Enrolment).values(
             contact_id=contact, organisation_id=self.orgs[p.org], consent_status="given", consent_participate=True,
             consent_quote=p.quote_ok, source="staff", tags=[], created_at=at)).inserted_primary_key[0]
+        return self._invite(conn, wave, at, contact, enrolment, p)
+
+    def _invite(self, conn, wave, at, contact, enrolment, p: Person) -> int:
         t = at + timedelta(minutes=5)
         conv = conn.execute(insert(m.Conversation).values(
             contact_id=contact, enrolment_id=enrolment, survey_version_id=self.version,
             status="completed" if p.completed else "expired", language=p.language, started_at=at,
             last_activity_at=t, ended_at=t + timedelta(minutes=1))).inserted_primary_key[0]
-        conn.execute(insert(m.Invitation).values(
+        invitation = conn.execute(insert(m.Invitation).values(
             wave_id=wave, contact_id=contact, enrolment_id=enrolment, channel="local", language=p.language,
-            status="started", not_before=at, conversation_id=conv, created_at=at, started_at=at))
+            status="started", not_before=at, conversation_id=conv, created_at=at, started_at=at)).inserted_primary_key[0]
+        conn.execute(insert(m.Message).values(
+            channel="local", direction="out", contact_id=contact, conversation_id=conv, kind="text",
+            text="How was your visit?", status=p.message, purpose="invitation", invitation_id=invitation,
+            not_before=at, created_at=at, sent_at=at + timedelta(seconds=1) if p.message == "sent" else None))
         if not p.responded:
             return contact
 

@@ -14,7 +14,8 @@ from analysis.digest.model import (
     TrendPoint,
 )
 
-W = Figure.withheld()
+W = Figure.withheld()                       # small: fewer than 5
+WD = Figure.withheld("difference")          # withheld only so that another cannot be worked out
 
 
 def F(v):
@@ -30,14 +31,16 @@ def _sent(pos, neu, neg, mix, nt):
 
 
 def sample_digest() -> Digest:
-    total = Row("Riverside Partnership", None, F(412), F(187), F(142), F(0.4539), F(0.3447), F(3.2), F(903),
+    # People (distinct) and invitations (messages): 412 people had 590 invitations between them.
+    total = Row("Riverside Partnership", None, F(412), F(187), F(142), F(590), F(0.4539), F(0.3447), F(3.2), F(903),
                 _sent(71, 40, 52, 12, 6))
     orgs = [
-        Row("Riverside Food Bank", "food", F(220), F(101), F(80), F(0.4591), F(0.3636), F(5.1), F(488),
+        Row("Riverside Food Bank", "food", F(220), F(101), F(80), F(310), F(0.4591), F(0.3636), F(5.1), F(488),
             _sent(40, 22, 30, 6, 0)),
-        Row("Northside Advice Centre", "advice", F(180), F(84), F(60), F(0.4667), F(0.3333), F(-1.4), F(402),
+        # advice's 84 responses would give away youth's by difference: withheld for that reason only
+        Row("Northside Advice Centre", "advice", F(180), WD, F(60), F(262), WD, F(0.3333), WD, F(402),
             _sent(31, 18, 22, 6, 6)),
-        Row("Youth Drop-in", "youth", F(12), W, W, W, W, W, F(13), _sent(0, 0, 0, 0, 0)),
+        Row("Youth Drop-in", "youth", F(12), W, W, F(18), W, W, W, F(13), _sent(0, 0, 0, 0, 0)),
     ]
     weeks = [f"2026-W{n}" for n in range(40, 48)]
     rates = [0.38, 0.41, 0.40, 0.44, 0.43, 0.42, 0.42, 0.4539]

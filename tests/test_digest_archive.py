@@ -175,3 +175,56 @@ def test_weeks_missed_during_an_outage_are_sent_oldest_first_and_a_new_install_s
     result = weekly_digest(store, back)
     assert result["weeks"] == ["2026-W46", "2026-W47"] and result["sent"] == 4
     assert weekly_digest(store, back + timedelta(minutes=1))["sent"] == 0
+
+
+def test_digest_list_says_what_really_happened_to_each_sending(store, data, smtp):  # noqa: F811
+    """Nobody to send to: recorded as not sent, with the reason (it used to read "sent"). Recipients set later:
+    `digest send` queues it without --again, and the list follows each message: waiting, then sent or failed."""
+    wednesday = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
+    nobody = Store(dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat=None),
+                   engine=store.engine)
+    assert weekly_digest(nobody, wednesday)["sent"] == 0
+    (status,) = archive.list_archives(nobody)
+    assert status.delivery() == "not sent: no recipients (DIGEST_RECIPIENTS and DIGEST_TELEGRAM_CHAT are not set)"
+    assert weekly_digest(nobody, wednesday + timedelta(minutes=1))["sent"] == 0     # decided once, not every tick
+
+    later = wednesday + timedelta(hours=1)
+    archived = archive.build_and_archive(store, options(store, 2026, 47), later)
+    assert queue_digest(store, archived, later) == 2
+    (status,) = archive.list_archives(store)
+    assert status.delivery() == "queued to 2 recipients 2026-11-25 16:00 UTC: 2 waiting"
+
+    inbox, port = smtp
+    inbox.refuse.add("chair@riverside.example")
+    worker = Worker(store, {"email": EmailChannel("127.0.0.1", port, "digest@riverside.example", starttls=False)},
+                    clock=lambda: later)
+    while worker.run_once():
+        pass
+    (status,) = archive.list_archives(store)
+    assert status.delivery() == "queued to 2 recipients 2026-11-25 16:00 UTC: 1 sent, 1 failed"
+    assert queue_digest(store, archived, later) == 0                                 # queued before: not again
+
+
+def test_the_digest_list_command_never_says_sent_when_nothing_went(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from config.cli import main
+
+    for k, v in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+                 "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("DIGEST_RECIPIENTS", raising=False)
+    monkeypatch.delenv("DIGEST_TELEGRAM_CHAT", raising=False)
+
+    def run(*args):
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("db", "upgrade")
+    run("digest", "build", "--week", "2026-W47")
+    assert "not sent yet" in run("digest", "list")
+    monkeypatch.setenv("DIGEST_RECIPIENTS", "board@riverside.example")
+    assert "queued to 1 recipient(s)" in run("digest", "send", "--week", "2026-W47")
+    listed = run("digest", "list")
+    assert "queued to 1 recipient " in listed and ": 1 waiting" in listed and " sent " not in listed

@@ -63,26 +63,26 @@ def data(db):
 
 
 def _figs(row) -> dict:
-    return {k: getattr(row, k) for k in ("invitations", "responses", "completions", "response_rate",
-                                         "completion_rate", "response_rate_change", "answers")}
+    return {k: getattr(row, k) for k in row.FIGURES}
 
 
 def test_every_number_of_a_known_week(db, data):
     d = build(db, Options(2026, 47, TZ, cutoff=CUTOFF, partnership="Riverside Partnership"), CUTOFF)
     assert d.week == "2026-W47" and d.period_start == "2026-11-16T00:00:00+00:00"
     t = d.total
-    assert (t.invitations, t.responses, t.completions) == (Figure(34), Figure(19), Figure(12))
+    assert (t.people_invited, t.people_responded, t.people_completed) == (Figure(34), Figure(19), Figure(12))
+    assert t.invitations_sent == Figure(34)                  # one invitation each this week
     assert t.response_rate == Figure(round(19 / 34, 4)) and t.completion_rate == Figure(round(12 / 34, 4))
     assert t.response_rate_change == Figure.withheld()       # last week: 4 of 10 answered, a withheld rate
     rows = {r.code: r for r in d.organisations}
     assert list(rows) == ["advice", "food", "youth"]          # by name
     food, advice, youth = rows["food"], rows["advice"], rows["youth"]
-    assert (food.invitations, food.responses, food.response_rate) == (Figure(20), Figure(10), Figure(0.5))
+    assert (food.people_invited, food.people_responded, food.response_rate) == (Figure(20), Figure(10), Figure(0.5))
     assert food.response_rate_change == Figure.withheld()     # last week's food rate rests on 4 people
     # advice: 3 answered -> withheld, and with it the rate; youth's 6 must then be withheld too (by difference)
-    assert advice.responses.suppressed and advice.response_rate.suppressed and advice.invitations == Figure(8)
-    assert youth.responses.suppressed and youth.response_rate.suppressed
-    assert advice.completions.suppressed and youth.completions.suppressed and food.completions == Figure(6)
+    assert advice.people_responded.suppressed and advice.response_rate.suppressed and advice.people_invited == Figure(8)
+    assert youth.people_responded.suppressed and youth.response_rate.suppressed
+    assert advice.people_completed.suppressed and youth.people_completed.suppressed and food.people_completed == Figure(6)
     # the week's free text: 5 positive (3 food, 2 advice), 5 negative (4 food, 1 youth), 2 neutral, 1 mixed
     s = t.sentiment
     assert s.total == Figure(13) and s.negative == Figure(5) and s.positive == Figure(5) and s.mixed.suppressed
@@ -129,7 +129,7 @@ def test_themes_quotes_consent_redaction_and_flags(db, data):
 def test_protection_leaves_nothing_to_work_out_by_difference(db, data):
     d = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF)
     rows = d.organisations
-    for key in ("invitations", "responses", "completions", "answers"):
+    for key in ("people_invited", "people_responded", "people_completed", "invitations_sent", "answers"):
         figs = [getattr(r, key) for r in rows] + [getattr(d.total, key)]
         assert sum(f.suppressed for f in figs) != 1, key
         for f in figs:
@@ -141,7 +141,7 @@ def test_protection_leaves_nothing_to_work_out_by_difference(db, data):
         for f in parts:
             assert f.suppressed or f.value == 0 or f.value >= 5
         if r.response_rate.value is not None:
-            assert not r.responses.suppressed and not r.invitations.suppressed
+            assert not r.people_responded.suppressed and not r.people_invited.suppressed
     for key in ("positive", "neutral", "negative", "mixed", "not_tagged", "total"):
         col = [getattr(r.sentiment, key) for r in rows] + [getattr(d.total.sentiment, key)]
         assert sum(f.suppressed for f in col) != 1, key
@@ -150,7 +150,7 @@ def test_protection_leaves_nothing_to_work_out_by_difference(db, data):
 def test_the_cutoff_and_a_rebuild(db, data):
     early = W47 + timedelta(minutes=3)      # before anyone answered
     d = build(db, Options(2026, 47, TZ, cutoff=early), early)
-    assert d.total.invitations == Figure(34) and d.total.responses == Figure(0)
+    assert d.total.people_invited == Figure(34) and d.total.people_responded == Figure(0)
     a = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF).to_dict()
     later = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF + timedelta(days=30)).to_dict()
     assert a == later
@@ -158,8 +158,8 @@ def test_the_cutoff_and_a_rebuild(db, data):
 
 def test_one_organisation(db, data):
     d = build(db, Options(2026, 47, TZ, cutoff=CUTOFF, org_code="FOOD"), CUTOFF)
-    assert d.organisation == "FOOD" and d.organisations == []
-    assert d.total.name == "Riverside Food Bank" and d.total.invitations == Figure(20)
+    assert d.organisation == "food" and d.organisations == []          # the code as stored
+    assert d.total.name == "Riverside Food Bank" and d.total.people_invited == Figure(20)
     with pytest.raises(ValueError, match="no organisation"):
         build(db, Options(2026, 47, TZ, cutoff=CUTOFF, org_code="nope"), CUTOFF)
 
@@ -172,8 +172,8 @@ def test_week_boundary_across_the_clock_change(db):
     d.week(datetime(2026, 10, 26, 0, 30, tzinfo=timezone.utc), [P("food") for _ in range(7)])
     # Sunday 29 March 2026, 00:30 GMT (the night the clocks go forward) is in week 13
     cut = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert build(db, Options(2026, 43, TZ, cutoff=cut), cut).total.invitations == Figure(5)
-    assert build(db, Options(2026, 44, TZ, cutoff=cut), cut).total.invitations == Figure(7)
+    assert build(db, Options(2026, 43, TZ, cutoff=cut), cut).total.people_invited == Figure(5)
+    assert build(db, Options(2026, 44, TZ, cutoff=cut), cut).total.people_invited == Figure(7)
 
 
 def test_a_prompt_naming_the_organisation_reads_well_in_either_digest():

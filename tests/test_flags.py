@@ -240,3 +240,88 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
     _to_last_question(own, now, address="+447700900556")
     assert _send(own, now, RISK, address="+447700900556").replies[0].text == \
         "Call our line on 0800 000 000. Riverside Pantry cares."
+
+
+# ---- say what is true: no console yet, and no contact means nobody is alerted ------------------------------
+def test_an_alert_points_at_the_command_not_at_a_console_that_does_not_exist(store, now):
+    import dataclasses
+
+    site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), engine=store.engine,
+                 tagger=store.tagger)
+    _setup(site, now)
+    _to_last_question(site, now)
+    _send(site, now, RISK)
+    (f,) = flags.list_flags(site)
+    for a in _alerts(site):
+        assert "console" not in a.text and "https://" not in a.text
+        assert f"chorus flags show {f.id}" in a.text and f"chorus flags close {f.id}" in a.text
+
+
+def test_a_flag_that_alerts_nobody_says_so_loudly(store, now, caplog):
+    _setup(store, now, contacts=False)
+    assert "alerts NOBODY" in flags.contact_warning(store)
+    _to_last_question(store, now)
+    with caplog.at_level("WARNING", logger="surveys.flags"):
+        _send(store, now, "my partner hits me")
+    (f,) = flags.list_flags(store)
+    (record,) = [r for r in caplog.records if r.name == "surveys.flags"]
+    assert record.levelname == "WARNING" and "NOBODY IS ALERTED" in record.getMessage()
+    assert f"chorus flags show {f.id}" in record.getMessage()
+    assert "hits" not in record.getMessage() and "7700900123" not in record.getMessage()   # no personal data
+
+    pantry = admin.find_organisation(store, "pantry").id
+    flags.add_contact(store, pantry, "email", "safeguarding@pantry.example", now)
+    warning = flags.contact_warning(store)
+    assert "OTHER" in warning and "PANTRY" not in warning                 # only the organisation left uncovered
+    flags.add_contact(store, None, "telegram", "-100123", now)
+    assert flags.contact_warning(store) is None
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="surveys.flags"):
+        _send(store, now, RISK, address="+447700900777")
+    assert not [r for r in caplog.records if r.name == "surveys.flags"]
+
+
+def test_chorus_run_and_the_flags_commands_warn_when_no_contact_is_set(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from click.testing import CliRunner
+
+    from config.cli import main
+
+    env = {**os.environ, "CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+           "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}
+    for k in ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        env.pop(k, None)
+    result = CliRunner(env=env).invoke(main, ["db", "upgrade"], catch_exceptions=False)
+    assert result.exit_code == 0
+    listed = CliRunner(env=env).invoke(main, ["flags", "list"], catch_exceptions=False)
+    assert listed.exit_code == 0 and "warning: no safeguarding contact is set" in listed.stderr
+    assert "no open flags" in listed.stdout
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chorus = str(Path(sys.executable).parent / "chorus")
+    proc = subprocess.Popen([chorus, "run", "--no-chat", "--port", str(port)], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stopper = threading.Timer(120, proc.terminate)        # a readline that never returns ends here
+    stopper.start()
+    try:
+        lines, deadline = [], time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "WARNING: no safeguarding contact is set" in line:
+                break
+        assert any("WARNING: no safeguarding contact is set: a safeguarding flag alerts NOBODY" in x for x in lines), lines
+    finally:
+        stopper.cancel()
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from analysis.digest import render
 from analysis.digest.build import Options, build
@@ -32,6 +32,14 @@ from surveys.store import Store
 
 DA = m.DigestArchive.__table__
 DQ = m.DigestQuote.__table__
+DD = m.DigestDelivery.__table__
+M = m.Message.__table__
+
+# What an outbox row's status says about one message of a digest's sending.
+_OUTCOME = {"sent": "sent", "queued": "sent", "delivered": "delivered", "read": "delivered",
+            "failed": "failed", "undelivered": "failed", "cancelled": "cancelled", "unknown": "unknown",
+            "pending": "waiting", "retry": "waiting", "claimed": "waiting", "sending": "waiting"}
+OUTCOMES = ("delivered", "sent", "waiting", "failed", "cancelled", "unknown", "no longer recorded")
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,46 @@ def build_and_archive(db: Store, opts: Options, now: datetime, out_dir: Path | N
         if quoted:
             conn.execute(insert(DQ), [{"archive_id": archive_id, "answer_id": a} for a in quoted])
     return Archived(archive_id, path, digest, prior is not None)
+
+
+@dataclass(frozen=True)
+class ArchiveStatus:
+    week: str
+    scope: str
+    cutoff: datetime
+    path: str
+    sent_at: datetime | None        # when sending was decided (queued, or not sent)
+    queued: int | None              # None: decided before deliveries were recorded
+    not_sent_reason: str | None
+    outcomes: dict                  # of the latest sending's messages: outcome -> count (OUTCOMES)
+
+    def delivery(self) -> str:
+        """What really happened to it, in words: not sent and why, or queued to N and what became of each."""
+        if self.sent_at is None:
+            return "not sent yet"
+        if self.not_sent_reason or self.queued == 0:
+            return f"not sent: {self.not_sent_reason or 'nothing was queued'}"
+        when = f"{self.sent_at:%Y-%m-%d %H:%M} UTC"
+        if self.queued is None:
+            return f"queued {when} (what became of it was not recorded)"
+        done = ", ".join(f"{self.outcomes[k]} {k}" for k in OUTCOMES if self.outcomes.get(k))
+        return f"queued to {self.queued} recipient{'s' if self.queued != 1 else ''} {when}: {done}"
+
+
+def list_archives(db: Store) -> list[ArchiveStatus]:
+    """Every archived digest, newest week first, with what became of its latest sending (from its outbox rows)."""
+    with db.read() as conn:
+        rows = conn.execute(select(DA).order_by(DA.c.week.desc(), DA.c.scope)).all()
+        counts: dict = {}
+        for archive_id, status, n in conn.execute(
+                select(DD.c.archive_id, M.c.status, func.count()).select_from(DD.join(DA, DA.c.id == DD.c.archive_id)
+                                                                              .outerjoin(M, M.c.id == DD.c.message_id))
+                .where(DD.c.queued_at == DA.c.sent_at).group_by(DD.c.archive_id, M.c.status)):
+            outcome = "no longer recorded" if status is None else _OUTCOME.get(status, "unknown")
+            counts.setdefault(archive_id, {}).setdefault(outcome, 0)
+            counts[archive_id][outcome] += int(n)
+    return [ArchiveStatus(r.week, r.scope, r.cutoff, r.path, r.sent_at, r.queued, r.not_sent_reason,
+                          counts.get(r.id, {})) for r in rows]
 
 
 def stale_archives(db: Store) -> list:

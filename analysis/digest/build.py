@@ -4,11 +4,15 @@ Only what was stored before the cut-off counts: invitations started, answers rec
 completed, staff labels and theme decisions made, flags open at that instant. So the same week built again
 from the same cut-off gives the same value, except for people erased since (their rows are gone).
 
-Definitions (the README repeats them for readers of the digest):
-- invitations: invitations of any wave started (queued to send) in the week;
-- responses: those invitations whose person answered at least one question (before the cut-off);
-- completions: those whose conversation was completed;
-- rates are of invitations; the change is in percentage points against the week before;
+Definitions (docs/digest-schema.md gives them to readers of the JSON):
+- people invited: distinct people (contacts) with an invitation of any wave started in the week whose
+  invitation message was sent (handed to the provider before the cut-off, and not reported failed or
+  undelivered); an invitation still waiting in the outbox, failed or cancelled invites nobody. A person
+  invited by two organisations counts once in each organisation's row and once in the total;
+- people who responded: those of them who answered at least one question of such an invitation (before the
+  cut-off); people who completed: those who completed such a conversation;
+- invitations sent: the invitation messages themselves (a person may get several in a week);
+- rates are of people invited; the change is in percentage points against the week before;
 - sentiment: free-text answers received in the week, by label; a person's correction wins over the machine's;
   an answer that says there is nothing to add ("no ta", label 'nothing to add') is no comment and is not
   counted; a flagged answer's machine label counts as negative (never positive, neutral, mixed or nothing to
@@ -16,9 +20,10 @@ Definitions (the README repeats them for readers of the digest):
 - scores: scale and NPS answers received in the week; a mean with a 95% interval (t distribution), and NPS
   (% promoters 9-10 minus % detractors 0-6) with a 95% interval from its variance;
 - themes: `analysis.themes` over the week's free-text answers and the four weeks before;
-- quotes: from people whose consent allows quoting (as it stands now), never from a flagged answer, redacted
-  (an answer that says there is nothing to add is neither positive nor negative and has no theme, so it is
-  never quoted).
+- quotes: only when at least 5 people answered the survey in the digest's scope that week; from people whose
+  consent allows quoting (as it stands now), never from a flagged answer, redacted (an answer that says there
+  is nothing to add is neither positive nor negative and has no theme, so it is never quoted);
+- safeguarding contact: whether every organisation in scope had someone alerted about its flags at the cut-off.
 """
 from __future__ import annotations
 
@@ -31,7 +36,9 @@ from sqlalchemy import and_, case, func, literal, or_, select
 
 from analysis.digest.narrative import summarise
 from analysis.digest.model import (
+    DIFFERENCE,
     NA,
+    SMALL_REASON,
     Digest,
     Figure,
     Quote,
@@ -42,7 +49,7 @@ from analysis.digest.model import (
     ThemeItem,
     TrendPoint,
 )
-from analysis.digest.suppress import SMALL, protect
+from analysis.digest.suppress import SMALL, primary, protect
 from analysis.redact import redact
 from analysis.sentiment import MIXED, NEGATIVE, NEUTRAL, NOT_TAGGED_LANGUAGE, NOTHING_TO_ADD, POSITIVE
 from analysis.theme_report import aliases_for
@@ -58,6 +65,8 @@ E = m.Enrolment.__table__
 CV = m.Conversation.__table__
 L = m.AnswerLabel.__table__
 F = m.Flag.__table__
+M = m.Message.__table__
+SC = m.SafeguardingContact.__table__
 O = m.Organisation.__table__  # noqa: E741
 S = m.Survey.__table__
 SV = m.SurveyVersion.__table__
@@ -67,7 +76,10 @@ THEME_WEEKS_BACK = 4
 THEME_MIN = SMALL          # a theme is listed only when at least 5 answers share it
 LABELS = (POSITIVE, NEUTRAL, NEGATIVE, MIXED, NOT_TAGGED_LANGUAGE)
 SENTIMENT_KEYS = ("positive", "neutral", "negative", "mixed", "not_tagged")
-COUNTS = ("invitations", "responses", "completions", "answers")
+PEOPLE = ("people_invited", "people_responded", "people_completed")
+COUNTS = PEOPLE + ("invitations_sent", "answers")
+# An invitation message counts as sent once handed to the provider, unless the provider reported it failed.
+SENT_STATUSES = ("sent", "queued", "delivered", "read")
 QUOTE_MIN_CHARS, QUOTE_MAX_CHARS = 15, 280
 NO_ORG = 0                 # the key of answers that belong to no organisation
 
@@ -120,6 +132,7 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
+        contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff)
         parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id)
                  for sid, title, version_id in surveys]
 
@@ -137,25 +150,36 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
     for w in range(2):
         for k in COUNTS + tuple("s_" + k for k in SENTIMENT_KEYS) + ("s_total",):
             if len(org_keys) > 1 or opts.org_code is None:
+                # People are distinct across the partnership, so a total of people can be a little under the
+                # sum of its rows (someone invited by two organisations): the same protection still holds.
                 groups.append(((w, "total", k), [(w, o, k) for o in org_keys]))
         for o in org_keys + ["total"]:
             groups.append(((w, o, "s_total"), [(w, o, "s_" + k) for k in SENTIMENT_KEYS]))
     hidden = protect(cells, groups)
 
     def fig(key) -> Figure:
-        return Figure.withheld() if key in hidden else Figure(cells[key])
+        return _hidden_fig(cells, hidden, key)
 
     def rate(num, den) -> Figure:
         if den in hidden or num in hidden or cells[den] < SMALL:
-            return Figure.withheld() if cells[den] > 0 else NA
+            if cells[den] == 0:
+                return NA
+            small = cells[den] < SMALL or primary(cells[num]) or primary(cells[den])
+            return Figure.withheld(SMALL_REASON if small else DIFFERENCE)
         return Figure(round(cells[num] / cells[den], 4))
 
     def row(o, name, code) -> Row:
-        rr, rr_prev = rate((0, o, "responses"), (0, o, "invitations")), rate((1, o, "responses"), (1, o, "invitations"))
-        change = (Figure(round(100 * (rr.value - rr_prev.value), 1)) if rr.value is not None and rr_prev.value is not None
-                  else (Figure.withheld() if rr.suppressed or rr_prev.suppressed else NA))
-        return Row(name, code, fig((0, o, "invitations")), fig((0, o, "responses")), fig((0, o, "completions")),
-                   rr, rate((0, o, "completions"), (0, o, "invitations")), change, fig((0, o, "answers")),
+        rr = rate((0, o, "people_responded"), (0, o, "people_invited"))
+        rr_prev = rate((1, o, "people_responded"), (1, o, "people_invited"))
+        if rr.value is not None and rr_prev.value is not None:
+            change = Figure(round(100 * (rr.value - rr_prev.value), 1))
+        elif rr.suppressed or rr_prev.suppressed:
+            change = Figure.withheld(_weakest(rr, rr_prev))
+        else:
+            change = NA
+        return Row(name, code, fig((0, o, "people_invited")), fig((0, o, "people_responded")),
+                   fig((0, o, "people_completed")), fig((0, o, "invitations_sent")), rr,
+                   rate((0, o, "people_completed"), (0, o, "people_invited")), change, fig((0, o, "answers")),
                    _sentiment_figures(cells, hidden, 0, o))
 
     # A one-organisation digest has that organisation as its only row, which is also its total.
@@ -170,11 +194,24 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
                         and not (0 < not_tagged < SMALL) else (NA if tagged_total == 0 else Figure.withheld()))
     digest = Digest(
         partnership=opts.partnership, week=week_label(opts.year, opts.week), timezone=opts.tz,
-        period_start=_iso(start), period_end=_iso(end), cutoff=_iso(cutoff), organisation=opts.org_code,
-        summary=[], total=total, organisations=org_rows, trend=_trend(counts, sentiment, weeks, org_keys),
+        period_start=_iso(start), period_end=_iso(end), cutoff=_iso(cutoff),
+        organisation=orgs[scope][1] if opts.org_code is not None else None,      # its code as stored
+        summary=[], total=total, organisations=org_rows, trend=_trend(counts, sentiment, weeks, org_keys, scope),
         surveys=parts, open_flags=_count_fig(open_flags), flags_link=opts.flags_link,
-        not_tagged_share=not_tagged_share)
+        not_tagged_share=not_tagged_share, safeguarding_contact=contact_set)
     return replace(digest, summary=summarise(digest))
+
+
+def _hidden_fig(cells, hidden, key) -> Figure:
+    """A protected cell: its value, or withheld, saying whether it is small itself or hidden by difference."""
+    if key not in hidden:
+        return Figure(cells[key])
+    return Figure.withheld(SMALL_REASON if primary(cells[key]) else DIFFERENCE)
+
+
+def _weakest(*figs: Figure) -> str:
+    """The reason for a figure derived from withheld ones: small when any rests on fewer than 5 people."""
+    return SMALL_REASON if any(f.suppressed and f.reason == SMALL_REASON for f in figs) else DIFFERENCE
 
 
 # ---- queries ----------------------------------------------------------------------------------------------
@@ -192,21 +229,35 @@ def _organisations(conn, org_code):
 
 
 def _participation(conn, bounds, cutoff, org_id):
-    """(week index, org id) -> [invitations, responses, completions]."""
+    """(week index, org id or "total") -> [people invited, people who responded, people who completed,
+    invitations sent]. A person is a contact; the total counts each person once across organisations."""
     wk = _buckets(I.c.started_at, bounds)
+    sent = select(literal(1)).where(M.c.invitation_id == I.c.id, M.c.purpose == "invitation",
+                                    M.c.status.in_(SENT_STATUSES), M.c.sent_at < cutoff).exists()
     responded = select(literal(1)).where(A.c.conversation_id == I.c.conversation_id, A.c.status == "answered",
                                          A.c.answered_at < cutoff).exists()
-    q = (select(wk.label("wk"), E.c.organisation_id, func.count(),
-                func.sum(case((responded, 1), else_=0)),
-                func.sum(case((and_(CV.c.status == "completed", CV.c.ended_at < cutoff), 1), else_=0)))
-         .select_from(I.join(E, E.c.id == I.c.enrolment_id).outerjoin(CV, CV.c.id == I.c.conversation_id))
-         .where(I.c.started_at >= bounds[-1][0], I.c.started_at < bounds[0][1], I.c.started_at < cutoff)
-         .group_by(wk, E.c.organisation_id))
+    completed = and_(CV.c.status == "completed", CV.c.ended_at < cutoff)
+    invitations = (select(wk.label("wk"), E.c.organisation_id.label("org"), I.c.contact_id.label("contact"),
+                          case((responded, 1), else_=0).label("responded"),
+                          case((completed, 1), else_=0).label("completed"))
+                   .select_from(I.join(E, E.c.id == I.c.enrolment_id).outerjoin(CV, CV.c.id == I.c.conversation_id))
+                   .where(I.c.started_at >= bounds[-1][0], I.c.started_at < bounds[0][1], I.c.started_at < cutoff,
+                          sent))
     if org_id is not None:
-        q = q.where(E.c.organisation_id == org_id)
+        invitations = invitations.where(E.c.organisation_id == org_id)
+    inv = invitations.subquery()
     out = {}
-    for w, org, n, responses, completions in conn.execute(q):
-        out[(int(w), org)] = [int(n), int(responses or 0), int(completions or 0)]
+    for scope in ("org", "total"):
+        keys = [inv.c.wk, inv.c.org] if scope == "org" else [inv.c.wk]
+        person = (select(*keys, func.max(inv.c.responded).label("responded"),
+                         func.max(inv.c.completed).label("completed"), func.count().label("n"))
+                  .group_by(*keys, inv.c.contact).subquery())
+        outer = [person.c.wk, person.c.org] if scope == "org" else [person.c.wk]
+        q = (select(*outer, func.count(), func.sum(person.c.responded), func.sum(person.c.completed),
+                    func.sum(person.c.n)).group_by(*outer))
+        for r in conn.execute(q):
+            key = (int(r[0]), r[1] if scope == "org" else "total")
+            out[key] = [int(v or 0) for v in r[-4:]]
     return out
 
 
@@ -285,7 +336,8 @@ def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id)
             continue
         scores.append(_score(q, lang, by_q[q.key].get(0), by_q[q.key].get(1), org_name))
     themes, rising, falling = _themes(conn, survey_id, bounds, cutoff, org_filter, lang)
-    quotes = _quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes)
+    # Fewer than 5 people answering in the digest's scope: a quote could point to one of them.
+    quotes = _quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes) if responses >= SMALL else []
     return SurveyPart(survey_id, title, _count_fig(responses), scores, themes, rising, falling, quotes)
 
 
@@ -385,11 +437,13 @@ def _any(counts, sentiment, answers, org) -> bool:
 
 
 def _value(counts, sentiment, answers, w, o, k, org_keys) -> int:
+    if k in PEOPLE:        # people are distinct: the total is counted, not summed
+        return counts.get((w, o), [0, 0, 0, 0])[COUNTS.index(k)]
     if o == "total":
         return sum(_value(counts, sentiment, answers, w, x, k, org_keys) for x in org_keys)
     if k == "answers":
         return answers.get((w, o), 0)
-    return counts.get((w, o), [0, 0, 0])[COUNTS.index(k)]
+    return counts.get((w, o), [0, 0, 0, 0])[COUNTS.index(k)]
 
 
 def _svalue(sentiment, w, o, k, org_keys) -> int:
@@ -401,8 +455,7 @@ def _svalue(sentiment, w, o, k, org_keys) -> int:
 
 def _sentiment_figures(cells, hidden, w, o) -> Sentiment:
     def fig(k):
-        key = (w, o, k)
-        return Figure.withheld() if key in hidden else Figure(cells[key])
+        return _hidden_fig(cells, hidden, (w, o, k))
 
     figs = {k: fig("s_" + k) for k in SENTIMENT_KEYS}
     total = fig("s_total")
@@ -413,20 +466,20 @@ def _sentiment_figures(cells, hidden, w, o) -> Sentiment:
         if tagged == 0:
             return NA
         if base_hidden or figs[k].suppressed:
-            return Figure.withheld()
+            reason = SMALL_REASON if tagged < SMALL else _weakest(total, figs["not_tagged"], figs[k])
+            return Figure.withheld(reason)
         return Figure(round(cells[(w, o, "s_" + k)] / tagged, 4))
 
     return Sentiment(figs["positive"], figs["neutral"], figs["negative"], figs["mixed"], figs["not_tagged"], total,
                      share("positive"), share("negative"))
 
 
-def _trend(counts, sentiment, weeks, org_keys) -> list[TrendPoint]:
-    """The total's last 8 weeks, oldest first; each week's figures protected on their own."""
+def _trend(counts, sentiment, weeks, org_keys, scope) -> list[TrendPoint]:
+    """The scope's last 8 weeks (the partnership's, or the one organisation's), oldest first; each week's
+    figures protected on their own."""
     points = []
     for w in reversed(range(len(weeks))):
-        inv = sum(counts.get((w, o), [0, 0, 0])[0] for o in org_keys)
-        resp = sum(counts.get((w, o), [0, 0, 0])[1] for o in org_keys)
-        comp = sum(counts.get((w, o), [0, 0, 0])[2] for o in org_keys)
+        inv, resp, comp, _ = counts.get((w, scope), [0, 0, 0, 0])
         by = {lab: sum(sentiment.get((w, o, lab), 0) for o in org_keys) for lab in LABELS}
         tagged = sum(by[lab] for lab in LABELS if lab != NOT_TAGGED_LANGUAGE)
 
@@ -440,3 +493,12 @@ def _trend(counts, sentiment, weeks, org_keys) -> list[TrendPoint]:
         points.append(TrendPoint(week_label(*weeks[w]), _count_fig(inv), _count_fig(resp), rate(resp, inv),
                                  rate(comp, inv), rate(by[POSITIVE], tagged), rate(by[NEGATIVE], tagged)))
     return points
+
+
+def _contacts_cover(conn, org_ids, cutoff) -> bool:
+    """True when a safeguarding contact set before the cut-off hears about every organisation's flags (its own
+    contact, or one for every organisation); False when some organisation's flags would alert nobody."""
+    rows = conn.execute(select(SC.c.organisation_id).where(SC.c.created_at < cutoff).distinct()).scalars().all()
+    if None in rows:
+        return True
+    return bool(org_ids) and set(org_ids) <= set(rows)

@@ -8,7 +8,7 @@ plus ours, whatever a matplotlibrc on the machine says. pyplot is never used (no
 figure registry); rcParams are global, so drawing holds a lock.
 
 A withheld or NA point is a gap in its line (NaN), never a zero; a withheld bar is not drawn and is labelled
-"fewer than 5".
+"fewer than 5" (small) or "withheld" (hidden by difference: never called small, which could be untrue).
 """
 from __future__ import annotations
 
@@ -21,7 +21,17 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from analysis.digest.render import DASH, SENTIMENT_KEYS, WITHHELD, count, is_withheld, number, pct, week_short
+from analysis.digest.render import (
+    DASH,
+    SENTIMENT_KEYS,
+    WITHHELD,
+    count,
+    is_small,
+    is_withheld,
+    number,
+    pct,
+    week_short,
+)
 
 DPI = 150
 WIDTH_IN = 6.4                     # 960 px; shown at 560 px in the email, sharp on phones
@@ -93,7 +103,8 @@ def _mark_gaps(ax, xs: list[int], points: list[dict], keys: tuple[str, ...]) -> 
     for x, p in zip(xs, points):
         figs = [p.get(k) for k in keys]
         if all(number(f) is None for f in figs):
-            text = WITHHELD if any(is_withheld(f) for f in figs) else "no data"
+            withheld = [f for f in figs if is_withheld(f)]
+            text = ("withheld" if any(not is_small(f) for f in withheld) else WITHHELD) if withheld else "no data"
             ax.text(x, ax.get_ylim()[1] * 0.04, text, ha="center", va="bottom", fontsize=7, color=MUTED,
                     fontstyle="italic")
 
@@ -139,7 +150,7 @@ def sentiment_figure(d: dict) -> Figure | None:
     for y, (key, label, f), v in zip(ys, figs, values):
         if v is not None:
             ax.barh(y, v, color=BARS[key], height=0.62)
-        text = count(f) if v is not None else (WITHHELD if is_withheld(f) else DASH)
+        text = count(f) if v is not None else (("withheld" if not is_small(f) else WITHHELD) if is_withheld(f) else DASH)
         ax.text((v or 0) + top * 0.015, y, text, va="center", ha="left", fontsize=8.5,
                 color=INK if v is not None else MUTED, fontstyle="normal" if v is not None else "italic")
     ax.set_yticks(ys, [label for _, label, _ in figs])

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from analysis.digest.archive import (
     DA,
+    DD,
     Archived,
     build_and_archive,
     existing,
@@ -27,9 +28,8 @@ from surveys.store import Store
 
 def options(db: Store, year: int, week: int, org_code: str | None = None, cutoff: datetime | None = None) -> Options:
     s = db.settings
-    base = (s.public_base_url or "").rstrip("/")
-    return Options(year, week, s.default_timezone, cutoff, org_code, s.partnership_name,
-                   f"{base}/console/flags" if base else None)
+    # No link to flags: there is no staff console yet (staff use `chorus flags list` / `show ID`).
+    return Options(year, week, s.default_timezone, cutoff, org_code, s.partnership_name, None)
 
 
 def subject(d: dict) -> str:
@@ -50,29 +50,37 @@ def telegram_summary(d: dict, link: str | None) -> str:
     return "\n".join(lines)
 
 
+NO_RECIPIENTS = "no recipients (DIGEST_RECIPIENTS and DIGEST_TELEGRAM_CHAT are not set)"
+
+
 def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = False) -> int:
-    """Queue the digest to every recipient. Returns how many messages were queued (0 when it was sent
-    before, unless `again`)."""
+    """Queue the digest to every recipient, and record what happened: the messages queued (each linked to
+    its outbox row, so `digest list` can say whether it went), or that nothing was sent and why. Returns how
+    many messages were queued (0 when it was queued before, unless `again`, or when there is nobody to send
+    it to)."""
     row = existing(db, archived.digest.week, archived.digest.organisation)
-    if row is not None and row.sent_at is not None and not again:
-        return 0
+    if row is not None and row.sent_at is not None and row.queued != 0 and not again:
+        return 0       # queued before (or sent before delivery was recorded, when `queued` is unknown)
     d = archived.digest.to_dict()
     from analysis.digest import render
 
     text = render.render_text(d)
-    n = 0
-    for address in db.settings.digest_recipients:
-        queue(db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / "digest.json")), now,
-              to_address=address, purpose="digest")
-        n += 1
-    if db.settings.digest_telegram_chat:
-        queue(db, "telegram", OutgoingMessage(telegram_summary(d, digest_link(db, d))), now,
-              to_address=db.settings.digest_telegram_chat,
-              purpose="digest")
-        n += 1
     with db.write() as conn:
-        conn.execute(update(DA).where(DA.c.id == archived.archive_id).values(sent_at=now))
-    return n
+        queued = []
+        for address in db.settings.digest_recipients:
+            queued.append(("email", queue(
+                db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / "digest.json")),
+                now, to_address=address, purpose="digest", conn=conn)))
+        if db.settings.digest_telegram_chat:
+            queued.append(("telegram", queue(db, "telegram", OutgoingMessage(telegram_summary(d, digest_link(db, d))),
+                                             now, to_address=db.settings.digest_telegram_chat, purpose="digest",
+                                             conn=conn)))
+        if queued:
+            conn.execute(insert(DD), [{"archive_id": archived.archive_id, "message_id": message_id, "channel": channel,
+                                       "queued_at": now} for channel, message_id in queued])
+        conn.execute(update(DA).where(DA.c.id == archived.archive_id).values(
+            sent_at=now, queued=len(queued), not_sent_reason=None if queued else NO_RECIPIENTS))
+    return len(queued)
 
 
 def due_week(db: Store, now: datetime) -> tuple[int, int]:

@@ -1,9 +1,14 @@
 """The digest as one value, and its JSON form (the machine-readable record for shared measurement).
 
-Schema `chorus.digest/1` (documented in docs/digest-schema.md; any change that removes or renames a field
-makes it /2). Every figure that could identify people is a `Figure`: a value, or withheld. In JSON a figure is
-`{"value": 12}` or `{"value": null, "suppressed": true}`; a withheld figure is shown to people as
-"fewer than 5". Fractions (rates, shares) are 0..1; changes in rates are in percentage points.
+Schema `chorus.digest/2` (documented in docs/digest-schema.md; any change that removes or renames a field
+makes it /3). Every figure that could identify people is a `Figure`: a value, or withheld. In JSON a figure is
+`{"value": 12}` or `{"value": null, "suppressed": true, "reason": "small" | "difference"}`: withheld because
+it is (or rests on) fewer than 5 people, or only so that another withheld figure cannot be worked out by
+difference; the two read differently ("fewer than 5" / "withheld to protect small numbers").
+Fractions (rates, shares) are 0..1; changes in rates are in percentage points.
+
+Participation is counted in people (distinct participants of an organisation) and, separately and labelled
+so, in invitations: see docs/digest-schema.md.
 
 Renderers take the JSON dict (`Digest.to_dict()`), so an archived digest can be rendered again from its
 JSON alone.
@@ -12,22 +17,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA = "chorus.digest/1"
+SCHEMA = "chorus.digest/2"
 SMALL = 5            # counts 1..4, and rates, means and intervals over fewer than 5 people, are withheld
-WITHHELD_TEXT = "fewer than 5"
+SMALL_REASON = "small"            # a count of 1 to 4, or a figure resting on fewer than 5 people
+DIFFERENCE = "difference"         # withheld only so that another withheld figure cannot be worked out
+REASONS = (SMALL_REASON, DIFFERENCE)
+
+
+def no_contact_text(one_organisation: bool) -> str:
+    """Said in the summary and the safeguarding section when a flag could alert nobody."""
+    who = ("No safeguarding contact is set for this organisation" if one_organisation
+           else "Not every organisation has a safeguarding contact")
+    return (f"{who}, so a safeguarding flag raised there alerts nobody: staff must check for flags themselves "
+            "with the command chorus flags list (add a contact with chorus flags contacts add).")
 
 
 @dataclass(frozen=True)
 class Figure:
     value: float | int | None
     suppressed: bool = False
+    reason: str | None = None         # for a withheld figure: SMALL_REASON or DIFFERENCE
 
     @classmethod
-    def withheld(cls) -> Figure:
-        return cls(None, True)
+    def withheld(cls, reason: str = SMALL_REASON) -> Figure:
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason for withholding: {reason!r}")
+        return cls(None, True, reason)
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "suppressed": True} if self.suppressed else {"value": self.value}
+        if self.suppressed:
+            return {"value": None, "suppressed": True, "reason": self.reason or SMALL_REASON}
+        return {"value": self.value}
 
 
 NA = Figure(None)    # not applicable (no base at all): shown as a dash, not as withheld
@@ -53,19 +73,22 @@ class Row:
     """One organisation, or the partnership total."""
     name: str
     code: str | None            # None for the partnership total
-    invitations: Figure         # invitations sent in the week
-    responses: Figure           # ... whose person answered at least one question
-    completions: Figure         # ... whose conversation was completed
-    response_rate: Figure
-    completion_rate: Figure     # of invitations
+    people_invited: Figure      # distinct people with an invitation sent to them in the week
+    people_responded: Figure    # ... of them, who answered at least one question of such an invitation
+    people_completed: Figure    # ... of them, who completed such a conversation
+    invitations_sent: Figure    # invitation messages sent in the week (a person may have several)
+    response_rate: Figure       # people_responded / people_invited
+    completion_rate: Figure     # people_completed / people_invited
     response_rate_change: Figure  # percentage points against last week
     answers: Figure             # answers of any kind received in the week (waves and otherwise)
     sentiment: Sentiment
 
+    FIGURES = ("people_invited", "people_responded", "people_completed", "invitations_sent", "response_rate",
+               "completion_rate", "response_rate_change", "answers")
+
     def to_dict(self) -> dict:
         out = {"name": self.name, "code": self.code}
-        for k in ("invitations", "responses", "completions", "response_rate", "completion_rate",
-                  "response_rate_change", "answers"):
+        for k in self.FIGURES:
             out[k] = getattr(self, k).to_dict()
         out["sentiment"] = self.sentiment.to_dict()
         return out
@@ -74,8 +97,8 @@ class Row:
 @dataclass(frozen=True)
 class TrendPoint:
     week: str
-    invitations: Figure
-    responses: Figure
+    people_invited: Figure
+    people_responded: Figure
     response_rate: Figure
     completion_rate: Figure
     positive_share: Figure
@@ -166,6 +189,9 @@ class Digest:
     open_flags: Figure
     flags_link: str | None
     not_tagged_share: Figure    # share of free-text answers not tagged for their language
+    # Whether every organisation in the digest's scope had a safeguarding contact (its own, or one for every
+    # organisation) at the cut-off: without one, a flag alerts nobody.
+    safeguarding_contact: bool = True
 
     def to_dict(self) -> dict:
         return {
@@ -174,6 +200,7 @@ class Digest:
             "organisation": self.organisation, "summary": list(self.summary), "total": self.total.to_dict(),
             "organisations": [r.to_dict() for r in self.organisations], "trend": [t.to_dict() for t in self.trend],
             "surveys": [s.to_dict() for s in self.surveys],
-            "safeguarding": {"open_flags": self.open_flags.to_dict(), "link": self.flags_link},
+            "safeguarding": {"open_flags": self.open_flags.to_dict(), "link": self.flags_link,
+                             "contact_set": self.safeguarding_contact},
             "sentiment_not_tagged_share": self.not_tagged_share.to_dict(),
         }

@@ -1,17 +1,20 @@
 """'What changed this week': a short plain-language paragraph written from the numbers by fixed rules.
 
 Rules, in order (each gives at most one sentence; withheld figures are never put into words):
-1. responses and the response rate, with the change in points when last week's rate is known;
+1. people who answered of the people invited, and the response rate, with the change in points when last
+   week's rate is known (and the invitations, when some people had more than one); when a figure is
+   withheld, which one and why (fewer than 5, or to protect small numbers elsewhere);
 2. sentiment: the positive and negative shares, and the negative share's change against last week;
 3. the theme that rose most (or a new one) across surveys, with its count against last week;
 4. the largest move in a score (mean or NPS) where last week's value lies outside this week's 95% interval
    (none when no score moved that clearly);
-5. open safeguarding flags, as "some" when the count is withheld;
+5. open safeguarding flags, as "fewer than 5" when the count is withheld, and what "open" means; and, loudly,
+   when no safeguarding contact is set (a flag then alerts nobody);
 6. when nothing could be said (a quiet week): say so.
 """
 from __future__ import annotations
 
-from analysis.digest.model import Digest, Figure
+from analysis.digest.model import DIFFERENCE, Digest, Figure, no_contact_text
 
 
 def _pct(x: float) -> str:
@@ -25,16 +28,29 @@ def _known(*figs: Figure) -> bool:
 def summarise(d: Digest) -> list[str]:
     out: list[str] = []
     t = d.total
-    if _known(t.responses, t.invitations, t.response_rate):
-        s = (f"{t.responses.value} of {t.invitations.value} people invited this week answered "
-             f"({_pct(t.response_rate.value)})")
+    invited, responded = t.people_invited, t.people_responded
+    if _known(responded, invited, t.response_rate):
+        s = f"{responded.value} of the {invited.value} people invited this week answered ({_pct(t.response_rate.value)})"
         if _known(t.response_rate_change):
             change = t.response_rate_change.value
             s += (", about the same as last week" if abs(change) < 1 else
                   f", {'up' if change > 0 else 'down'} {abs(change):.0f} points on last week")
-        out.append(s + ".")
-    elif t.invitations.suppressed or t.response_rate.suppressed:
-        out.append("Too few people were invited this week to show a response rate.")
+        s += "."
+        if _known(t.invitations_sent) and t.invitations_sent.value > invited.value:
+            s += f" They were sent {t.invitations_sent.value} invitations in all: some people had more than one."
+        out.append(s)
+    elif invited.suppressed:
+        out.append("Fewer than 5 people were invited this week, so the response rate is withheld."
+                   if invited.reason != DIFFERENCE else
+                   "The number of people invited this week is withheld to protect small numbers elsewhere, "
+                   "and so is the response rate.")
+    elif responded.suppressed and _known(invited):
+        out.append(f"Fewer than 5 of the {invited.value} people invited this week answered, so the response rate "
+                   "is withheld." if responded.reason != DIFFERENCE else
+                   f"{invited.value} people were invited this week; how many answered is withheld to protect small "
+                   "numbers elsewhere, and so is the response rate.")
+    elif t.response_rate.suppressed:
+        out.append("The response rate is withheld this week: it rests on fewer than 5 people.")
     sent = t.sentiment
     if _known(sent.positive_share, sent.negative_share):
         s = (f"Of the comments people wrote, {_pct(sent.positive_share.value)} were positive and "
@@ -76,10 +92,14 @@ def summarise(d: Digest) -> list[str]:
         direction = "rose" if sc.value.value > sc.previous.value else "fell"
         subject = f"{what} '{sc.prompt}'" if sc.kind == "scale" else f"the {what} for '{sc.prompt}'"
         out.append(f"In {part.title}, {subject} {direction} from {sc.previous.value:g} to {sc.value.value:g}.")
+    waiting = "open: not yet closed by a person who read them"
     if d.open_flags.suppressed:
-        out.append("There are open safeguarding flags (fewer than 5): a person is following each one up.")
+        out.append(f"Fewer than 5 safeguarding flags are {waiting}.")
     elif d.open_flags.value:
-        out.append(f"There are {d.open_flags.value} open safeguarding flags: a person is following each one up.")
+        out.append(f"{d.open_flags.value} safeguarding flag{'s are' if d.open_flags.value != 1 else ' is'} "
+                   f"{waiting if d.open_flags.value != 1 else 'open: not yet closed by a person who read it'}.")
+    if not d.safeguarding_contact:
+        out.append(no_contact_text(d.organisation is not None))
     if not out:
         out.append("A quiet week: no invitations or answers to report.")
     return out

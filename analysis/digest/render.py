@@ -8,14 +8,20 @@ The public API, importable from here (each lives in its own module and is loaded
 - `charts(d)` -> {"trend": png, "sentiment": png}          (charts)
 - `build_mime(d, sender=..., recipients=..., subject=None)` (mime)
 
-`d` is the JSON dict (`Digest.to_dict()`, schema chorus.digest/1), so an archived digest renders again.
+`d` is the JSON dict (`Digest.to_dict()`, schema chorus.digest/2), so an archived digest renders again.
 
 `view(d)`, below, turns that dict into plain, unescaped strings and small tables, every figure worded once,
 so all formats agree; the format modules only lay them out and escape them.
 
 Rules every format inherits from here:
-- A withheld figure (`{"value": null, "suppressed": true}`) reads "fewer than 5", whatever `value` holds, so
-  a malformed record can never leak the number. NA (`{"value": null}`) reads as a dash.
+- A withheld figure (`{"value": null, "suppressed": true, "reason": ...}`) never shows `value`, whatever it
+  holds, so a malformed record can never leak the number. A count withheld for being small (`"reason":
+  "small"`) reads "fewer than 5"; a figure withheld only so that another cannot be worked out by difference
+  (`"difference"`, or no reason given) reads "withheld to protect small numbers"; a small rate, share or
+  average reads "withheld (fewer than 5)". A withheld average or NPS reads "Average withheld: fewer than 5
+  answers" with no interval. NA (`{"value": null}`) reads as a dash.
+- Participation is in people (people invited, who responded, who completed); invitations are counted
+  apart and always called invitations.
 - Rounding is half-up on the decimal the JSON holds (0.125 -> 13%), never binary-float banker's rounding,
   so a printed figure matches what a person computes from the JSON.
 - Nothing depends on the clock, the locale or the machine: month names are spelled here, times are shown in
@@ -32,6 +38,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from importlib import import_module
 from zoneinfo import ZoneInfo
 
+from analysis.digest.model import no_contact_text
+
 # Loaded lazily (PEP 562): the format modules import this one for its wording.
 _API = {"render_html_email": "render_html", "render_print_html": "render_html", "render_text": "render_text",
         "render_markdown": "render_text", "charts": "charts", "build_mime": "mime"}
@@ -43,7 +51,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-WITHHELD = "fewer than 5"
+WITHHELD = "fewer than 5"                              # a count of 1 to 4 people
+WITHHELD_DIFFERENCE = "withheld to protect small numbers"  # hidden only so that another cannot be worked out
+WITHHELD_SMALL_RATE = "withheld (fewer than 5)"        # a rate, share or average resting on fewer than 5
 DASH = "\u2013"   # en dash: "nothing to report"
 NO_DATA = "no data"   # what a dash means, for alt text read aloud
 
@@ -58,6 +68,16 @@ _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 # ---- figures ------------------------------------------------------------------------------------------
 def is_withheld(f: dict | None) -> bool:
     return bool(f) and bool(f.get("suppressed"))
+
+
+def is_small(f: dict | None) -> bool:
+    """Withheld because it is (or rests on) fewer than 5 people; anything else withheld (by difference, or
+    with no reason recorded) is never called "fewer than 5", which could be untrue."""
+    return is_withheld(f) and f.get("reason") == "small"
+
+
+def withheld_text(f: dict | None, small: str = WITHHELD) -> str:
+    return small if is_small(f) else WITHHELD_DIFFERENCE
 
 
 def number(f: dict | None) -> float | None:
@@ -80,16 +100,16 @@ def _fixed(v, places: int) -> str:
     return format(out if out != 0 else abs(out), "f")   # never "-0.0"
 
 
-def _fmt(f: dict | None, fn) -> str:
+def _fmt(f: dict | None, fn, small: str = WITHHELD_SMALL_RATE) -> str:
     if is_withheld(f):
-        return WITHHELD
+        return withheld_text(f, small)
     if not f or f.get("value") is None:
         return DASH
     return fn(f["value"])
 
 
 def count(f) -> str:
-    return _fmt(f, lambda v: f"{int(_dec(v).quantize(Decimal(1), rounding=ROUND_HALF_UP)):,}")
+    return _fmt(f, lambda v: f"{int(_dec(v).quantize(Decimal(1), rounding=ROUND_HALF_UP)):,}", WITHHELD)
 
 
 def _pct(v) -> str:
@@ -137,7 +157,7 @@ def change_note(f) -> str:
 def any_figure(d, pred) -> bool:
     """True when some figure anywhere in the dict satisfies pred (used to decide which footnotes apply)."""
     if isinstance(d, dict):
-        if "value" in d and set(d) <= {"value", "suppressed"}:
+        if "value" in d and set(d) <= {"value", "suppressed", "reason"}:
             return pred(d)
         return any(any_figure(v, pred) for v in d.values())
     if isinstance(d, list):
@@ -289,6 +309,7 @@ class View:
     flags_value: str
     flags_text: str
     flags_link: str | None
+    contact_line: str          # said when a flag could alert nobody, else ""
     organisations: list[Table]
     footnotes: list[str] = field(default_factory=list)
 
@@ -315,9 +336,11 @@ def _headline(d: dict) -> list[Stat]:
     t = d.get("total") or {}
     prev = _previous_point(d) or {}
     last = (lambda key, fn: f"last week: {fn(prev.get(key))}") if prev else (lambda key, fn: "")
+    invitations = f"{count(t.get('invitations_sent'))} invitations sent"
     return [
-        Stat("Invitations sent", count(t.get("invitations")), last("invitations", count)),
-        Stat("People who responded", count(t.get("responses")), last("responses", count)),
+        Stat("People invited", count(t.get("people_invited")),
+             "; ".join(x for x in (invitations, last("people_invited", count)) if x)),
+        Stat("People who responded", count(t.get("people_responded")), last("people_responded", count)),
         Stat("Response rate", pct(t.get("response_rate")), change_note(t.get("response_rate_change"))),
         Stat("Completion rate", pct(t.get("completion_rate")), last("completion_rate", pct)),
     ]
@@ -332,14 +355,14 @@ def trend_alt(d: dict) -> str:
         return ", ".join(f"{week_short(p.get('week'))} {alt_value(p.get(key), _pct)}" for p in points_)
 
     return (f"Chart: the last {len(points_)} weeks, week starting {week_short(points_[0].get('week'))} to "
-            f"{week_short(points_[-1].get('week'))}. Response rate: {series('response_rate')}. "
+            f"{week_short(points_[-1].get('week'))}. Response rate (of people invited): {series('response_rate')}. "
             f"Positive share of tagged answers: {series('positive_share')}. "
             f"Negative share: {series('negative_share')}.")
 
 
-def alt_value(f, fn) -> str:
+def alt_value(f, fn, small: str = WITHHELD) -> str:
     if is_withheld(f):
-        return WITHHELD
+        return withheld_text(f, small)
     if not f or f.get("value") is None:
         return NO_DATA
     return fn(f["value"])
@@ -364,29 +387,34 @@ def _sentiment(d: dict) -> tuple[Table, str, str]:
     return table, line, not_tagged
 
 
-def _trend(d: dict) -> Table:
+def _trend(d: dict, org: str | None) -> Table:
     rows = [(week_short(p.get("week")), pct(p.get("response_rate")), pct(p.get("positive_share")),
              pct(p.get("negative_share"))) for p in d.get("trend") or []]
-    return Table("The last 8 weeks, all organisations", ("Week starting", "Response rate", "Positive", "Negative"), rows)
+    return Table(f"The last 8 weeks, {org or 'the whole partnership'}",
+                 ("Week starting", "Response rate", "Positive", "Negative"), rows)
 
 
-def _org_name(row: dict, total: bool) -> str:
-    return "Partnership total" if total else (clean(row.get("name")) or DASH)
+def _org_name(row: dict, total: bool, org: str | None) -> str:
+    if total:
+        return org or "Partnership total"     # a one-organisation digest's only row is that organisation
+    return clean(row.get("name")) or DASH
 
 
-def _organisations(d: dict) -> list[Table]:
+def _organisations(d: dict, org: str | None) -> list[Table]:
     """Three narrow tables (four or five columns each) rather than one wide one: they fit a phone."""
     rows = list(d.get("organisations") or []) + [d.get("total") or {}]
     n = len(rows) - 1
 
     def table(caption, header, cells):
         return Table(caption, ("Organisation", *header),
-                     [(_org_name(r, i == n), *cells(r, r.get("sentiment") or {})) for i, r in enumerate(rows)],
+                     [(_org_name(r, i == n, org), *cells(r, r.get("sentiment") or {})) for i, r in enumerate(rows)],
                      total_row=n)
 
     return [
-        table("Invitations and responses, by organisation", ("Invitations", "Responses", "Completed"),
-              lambda r, s: (count(r.get("invitations")), count(r.get("responses")), count(r.get("completions")))),
+        table("People invited and responding, by organisation",
+              ("People invited", "Responded", "Completed", "Invitations sent"),
+              lambda r, s: (count(r.get("people_invited")), count(r.get("people_responded")),
+                            count(r.get("people_completed")), count(r.get("invitations_sent")))),
         table("Rates, by organisation", ("Response rate", "Change on last week", "Completion rate"),
               lambda r, s: (pct(r.get("response_rate")), points(r.get("response_rate_change")),
                             pct(r.get("completion_rate")))),
@@ -397,16 +425,24 @@ def _organisations(d: dict) -> list[Table]:
 
 
 def _score(s: dict) -> ScoreView:
+    """A score with its interval; a withheld (or absent) score says so in words and prints no interval."""
     prompt = clean(s.get("prompt")) or clean(s.get("question"))
     if s.get("kind") == "nps":
-        headline = f"Net Promoter Score {nps(s.get('value'))} (on a scale from -100 to +100)"
-        fn = nps
+        what, scale, fn = "Net Promoter Score", "on a scale from -100 to +100", nps
     else:
-        headline = f"Average {mean(s.get('value'))} (on a scale from {s.get('scale_min')} to {s.get('scale_max')})"
-        fn = mean
-    detail = (f"{count(s.get('n'))} answers; 95% confidence interval {fn(s.get('ci_low'))} to {fn(s.get('ci_high'))}; "
-              f"last week {fn(s.get('previous'))}")
-    return ScoreView(prompt, headline, detail)
+        what, scale, fn = "Average", f"on a scale from {s.get('scale_min')} to {s.get('scale_max')}", mean
+    value = s.get("value")
+    n = f"{count(s.get('n'))} answers"
+    if number(value) is not None:
+        headline = f"{what} {fn(value)} ({scale})"
+        detail = f"{n}; 95% confidence interval {fn(s.get('ci_low'))} to {fn(s.get('ci_high'))}"
+    elif is_withheld(value):
+        headline = (f"{what} withheld: fewer than 5 answers" if is_small(value)
+                    else f"{what} {WITHHELD_DIFFERENCE}")
+        detail = n
+    else:
+        headline, detail = f"{what}: no answers this week", n
+    return ScoreView(prompt, headline, f"{detail}; last week {fn(s.get('previous'))}")
 
 
 def _theme(t: dict) -> ThemeView:
@@ -438,7 +474,9 @@ def _survey(s: dict) -> SurveyView:
                       also, quotes, note)
 
 
-def _flags(d: dict) -> tuple[str, str, str | None]:
+def _flags(d: dict) -> tuple[str, str, str | None, str]:
+    """What is true now: flags are read with `chorus flags show ID` (there is no staff console yet); an
+    open flag is one no person has closed yet; without a safeguarding contact a flag alerts nobody."""
     sg = d.get("safeguarding") or {}
     f = sg.get("open_flags")
     value = count(f)
@@ -446,22 +484,29 @@ def _flags(d: dict) -> tuple[str, str, str | None]:
     if number(f) == 0:
         text = "No safeguarding flags are open."
     else:
-        text = (f"Open safeguarding flags: {value}. Staff review each flag in the console"
-                + (" (link below)" if link else "") + "; what people wrote is never included in this digest.")
-    return value, text, link
+        text = (f"Open safeguarding flags (not yet closed by a person who read them): {value}. Staff list them "
+                "with the command chorus flags list and read each with chorus flags show followed by its number"
+                + (" (or at the link below)" if link else "") + "; what people wrote is never included in this digest.")
+    contact = "" if sg.get("contact_set", True) else no_contact_text(bool(d.get("organisation")))
+    return value, text, link, contact
 
 
 def footnotes(d: dict) -> list[str]:
     notes = []
-    if any_figure(d, is_withheld):
+    if any_figure(d, is_small):
         notes.append("\u201cFewer than 5\u201d: to protect the people who answered, we never show a count of 1 to 4, "
-                     "or a rate, average or range based on fewer than 5 people. Some other figures are withheld "
-                     "too, where they would let a hidden number be worked out from the others.")
+                     "or a rate, average or range based on fewer than 5 people.")
+    if any_figure(d, lambda f: is_withheld(f) and not is_small(f)):
+        notes.append("\u201cWithheld to protect small numbers\u201d: a figure that is not small itself, hidden "
+                     "because with it a hidden number could be worked out from the others (by difference).")
     if any_figure(d, lambda f: not f.get("suppressed") and f.get("value") is None):
         notes.append(f"A dash ({DASH}) means there is nothing to report, for example a week before the first "
                      "survey was sent.")
-    notes.append("Response rate: the share of people invited this week who answered at least one question. "
-                 "Completion rate: the share who answered every question. Changes in rates are in percentage points.")
+    notes.append("People invited: the people an invitation was sent to this week, each counted once however "
+                 "many invitations they had (invitations not yet sent, failed or cancelled invite nobody). "
+                 "Invitations sent counts the messages themselves. Response rate: the share of the people invited "
+                 "who answered at least one question. Completion rate: the share who answered every question. "
+                 "Changes in rates are in percentage points.")
     notes.append("95% confidence interval: the range the true figure very likely lies in, given how many people "
                  "answered. Net Promoter Score: the percentage who would recommend us (9 or 10 out of 10) minus the "
                  "percentage who would not (0 to 6).")
@@ -469,19 +514,27 @@ def footnotes(d: dict) -> list[str]:
                  "people who agreed to be quoted. Personal details are replaced by a word in square brackets, "
                  "and quotes are never attributed.")
     notes.append(f"Reference: ISO week {clean(d.get('week'))} ({clean(d.get('timezone'))}), answers received by "
-                 f"{cutoff_text(d)}. The same figures are kept as data (schema {clean(d.get('schema')) or 'chorus.digest/1'}) "
+                 f"{cutoff_text(d)}. The same figures are kept as data (schema {clean(d.get('schema')) or 'chorus.digest/2'}) "
                  "for shared measurement.")
     return notes
 
 
-def view(d: dict) -> View:
+def organisation_name(d: dict) -> str | None:
+    """A one-organisation digest's organisation, by name (its only row, the total, carries it)."""
     org_code = d.get("organisation")
-    org = None
-    if org_code:
-        row = next((r for r in d.get("organisations") or [] if r.get("code") == org_code), None)
-        org = clean(row.get("name")) if row else clean(org_code)
+    if not org_code:
+        return None
+    total = d.get("total") or {}
+    if str(total.get("code") or "").lower() == str(org_code).lower() and clean(total.get("name")):
+        return clean(total.get("name"))
+    row = next((r for r in d.get("organisations") or [] if r.get("code") == org_code), None)
+    return (clean(row.get("name")) if row else "") or clean(org_code)
+
+
+def view(d: dict) -> View:
+    org = organisation_name(d)
     sentiment, line, not_tagged = _sentiment(d)
-    flags_value, flags_text, link = _flags(d)
+    flags_value, flags_text, link, contact = _flags(d)
     return View(
         title=f"User-voice digest: {clean(d.get('partnership'))}",
         organisation=org,
@@ -490,7 +543,7 @@ def view(d: dict) -> View:
         cutoff=cutoff_text(d),
         summary=[clean(s) for s in d.get("summary") or [] if clean(s)],
         headline=_headline(d),
-        trend=_trend(d),
+        trend=_trend(d, org),
         trend_alt=trend_alt(d),
         sentiment=sentiment,
         sentiment_line=line,
@@ -500,7 +553,8 @@ def view(d: dict) -> View:
         flags_value=flags_value,
         flags_text=flags_text,
         flags_link=link,
-        organisations=_organisations(d),
+        contact_line=contact,
+        organisations=_organisations(d, org),
         footnotes=footnotes(d),
     )
 

@@ -144,10 +144,13 @@ def _body(v: View, imgs: dict[str, Img]) -> str:
     rows.append(_row(_h2("Sentiment this week") + _img(imgs.get("sentiment")) + _table(v.sentiment)
                      + _p(e(v.sentiment_line)) + _p(e(v.not_tagged_line))))
     rows += [_survey(s) for s in v.surveys]
-    flags = _h2("Safeguarding") + _p(e(v.flags_text))
+    flags = _h2("Safeguarding")
+    if v.contact_line:
+        flags += _p(f"<strong>{e(v.contact_line)}</strong>", "color:#8a1c1c;")
+    flags += _p(e(v.flags_text))
     if v.flags_link:
         flags += _p(f'<a href="{e(v.flags_link)}" style="color:{ACCENT};font-weight:bold;">'
-                    "Open safeguarding flags in the console</a>")
+                    "Open safeguarding flags</a>")
     rows.append(_row(flags))
     rows.append(_row(_h2("By organisation") + "".join(_table(t) for t in v.organisations)))
     notes = "".join(f'<p style="margin:0 0 8px;font-size:12px;line-height:1.45;color:{MUTED};">{e(n)}</p>'

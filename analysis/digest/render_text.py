@@ -86,6 +86,8 @@ def render_text(d: dict) -> str:
             out += [""] + _wrap(s.note)
 
     out += _heading("Safeguarding")
+    if v.contact_line:
+        out += _wrap("WARNING: " + v.contact_line) + [""]
     out += _wrap(v.flags_text)
     if v.flags_link:
         out += [f"  {v.flags_link}"]
@@ -168,9 +170,12 @@ def _md_body(v: View) -> list[str]:
                 out += [f"*{md(q.label)}:*", "", f"> \u201c{md(q.text)}\u201d", ""]
         if s.note:
             out += [md(s.note, True), ""]
-    out += ["## Safeguarding", "", md(v.flags_text, True), ""]
+    out += ["## Safeguarding", ""]
+    if v.contact_line:
+        out += [f"**Warning: {md(v.contact_line)}**", ""]
+    out += [md(v.flags_text, True), ""]
     if v.flags_link:
-        out += [f"[Open safeguarding flags in the console](<{v.flags_link}>)", ""]
+        out += [f"[Open safeguarding flags](<{v.flags_link}>)", ""]
     out += ["## By organisation", ""]
     for t in v.organisations:
         out += [f"### {md(t.caption)}", ""] + _md_table(t) + [""]
