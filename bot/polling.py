@@ -6,6 +6,11 @@ updates (each would see half of them), the poller that gets a Conflict says so a
 Updates are handled concurrently across chats but in order within a chat (a lock per chat): a person's
 "2" must not overtake their "JOIN". The handling itself (`bot.inbound.handle_update`) is synchronous and
 runs in a worker thread, so a slow database never stalls the polling loop.
+
+One update python-telegram-bot cannot read would stall polling for good: PTB reads a batch of updates as
+a whole, so the batch fails, the offset never moves past it and every later call fetches it again. Each
+update is therefore checked on its own as it arrives (`UpdatesRequest`), and one that cannot be read is
+replaced by an empty update with the same id, which is skipped with a log line and confirmed.
 """
 from __future__ import annotations
 
@@ -21,9 +26,10 @@ from typing import Callable
 from telegram import Bot, BotCommand, Update
 from telegram.error import Conflict, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.request import HTTPXRequest
 
 from bot.channel import TelegramChannel
-from bot.inbound import handle_update
+from bot.inbound import failure, handle_update
 from bot.webhook import webhook_url
 from config.settings import Settings
 from surveys.store import Store
@@ -52,7 +58,7 @@ def build_application(settings: Settings, store: Store, channel: TelegramChannel
     """A PTB Application whose only handler passes every update to `handle_update`. No JobQueue and no
     persistence: the conversation lives in the database."""
     builder = Application.builder().token(settings.telegram_bot_token).job_queue(None) \
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(CONCURRENT_UPDATES).get_updates_request(UpdatesRequest(connection_pool_size=1))
     if settings.telegram_api_base_url:
         builder = builder.base_url(settings.telegram_api_base_url)
     app = builder.build()
@@ -61,8 +67,7 @@ def build_application(settings: Settings, store: Store, channel: TelegramChannel
     async def on_update(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not isinstance(update, Update):
             return
-        chat, user = update.effective_chat, update.effective_user  # in a private chat, the same id
-        key = chat.id if chat is not None else user.id if user is not None else ("update", update.update_id)
+        key = _chat_key(update)
         lock = locks.get(key)
         if lock is None:
             lock = locks[key] = asyncio.Lock()
@@ -71,11 +76,54 @@ def build_application(settings: Settings, store: Store, channel: TelegramChannel
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = getattr(update, "update_id", None)
-        log.error("telegram update %s failed: %r", update_id, context.error, exc_info=context.error)
+        # Without the exception's message: it can quote what someone wrote, or a database row.
+        log.error("telegram update %s failed (%s)", update_id if type(update_id) is int else None,
+                  failure(context.error, stack=True))
 
     app.add_handler(TypeHandler(Update, on_update))
     app.add_error_handler(on_error)
     return app
+
+
+def _chat_key(update: Update) -> object:
+    """What updates are serialised by: the chat (in a private chat the user id is the same), else the update."""
+    try:
+        chat, user = update.effective_chat, update.effective_user
+        for value in (getattr(chat, "id", None), getattr(user, "id", None)):
+            if type(value) is int:
+                return value
+    except Exception:  # noqa: BLE001 - fields of the wrong type; handle_update skips such an update
+        pass
+    return ("update", id(update))
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's HTTP client for getUpdates, handing PTB only updates it can read (see the module's notes)."""
+
+    async def post(self, url: str, *args, **kwargs):
+        result = await super().post(url, *args, **kwargs)
+        if url.endswith("/getUpdates") and isinstance(result, list):
+            return readable_updates(result)
+        return result
+
+
+def readable_updates(result: list) -> list:
+    """The batch, with each update PTB cannot read replaced by an empty one with its id (so it is confirmed
+    and skipped), and anything without an id left out."""
+    readable = []
+    for item in result:
+        update_id = item.get("update_id") if isinstance(item, dict) else None
+        if type(update_id) is not int:
+            log.warning("telegram polling: an update without an update id; left out")
+            continue
+        try:
+            Update.de_json(item, None)
+        except Exception as exc:  # noqa: BLE001 - PTB raises TypeError, KeyError, ValueError... on bad input
+            log.warning("telegram polling: update %s is not one python-telegram-bot can read (%s); skipped",
+                        update_id, failure(exc))
+            item = {"update_id": update_id}
+        readable.append(item)
+    return readable
 
 
 async def poll(app: Application, stop: asyncio.Event) -> bool:

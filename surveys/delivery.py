@@ -74,8 +74,15 @@ def record_failure(db: Store, message_id: int, contact_id: int, exc: ChannelErro
 def record_status(db: Store, channel: str, provider_id: str, status: str, error_code: str | None,
                   now: datetime) -> bool:
     """Apply a provider's status callback. Returns False when no message has that provider id (the caller
-    still acknowledges it, so the provider stops retrying)."""
-    status = (status or "").lower()
+    still acknowledges it, so the provider stops retrying).
+
+    Whatever arrives, nothing raises: an id no message can have (not text, longer than the column, with a
+    control character) matches nothing; a status Chorus does not know leaves the message as it is (one log line, with
+    the message's row id only); an error code that is not a short code is not kept."""
+    if not _storable(provider_id, 128):
+        return False
+    status = status.lower() if isinstance(status, str) else ""
+    error_code = error_code if _storable(error_code, 32) else None
     with db.write() as conn:
         row = conn.execute(
             select(M.c.id, M.c.status, M.c.contact_id).where(
@@ -83,11 +90,21 @@ def record_status(db: Store, channel: str, provider_id: str, status: str, error_
         ).first()
         if row is None:
             return False
-        if STATUS_RANK.get(status, 0) >= STATUS_RANK.get(row.status, 0):
+        if status not in STATUS_RANK:
+            log.warning("status callback for message %s: status not understood (%d characters); ignored",
+                        row.id, len(status))
+            return True
+        if STATUS_RANK[status] >= STATUS_RANK.get(row.status, 0):
             conn.execute(update(M).where(M.c.id == row.id).values(status=status, error_code=error_code or None))
         if status in FINAL_FAILURES and row.contact_id is not None:
             apply_effect(conn, row.contact_id, effect_of(error_code), error_code, now)
     return True
+
+
+def _storable(value: object, limit: int) -> bool:
+    """A provider's id or code: a non-empty printable string a column of `limit` characters can hold
+    (PostgreSQL refuses NUL; no driver can encode a lone surrogate)."""
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
 def effect_of(code: str | None) -> str | None:

@@ -6,6 +6,8 @@ bumping CONSENT_VERSION, because enrolments record which wording people agreed t
 """
 from __future__ import annotations
 
+from surveys.parsing import strip_controls
+
 CONSENT_VERSION = "2026-11.1"
 
 LANGUAGE_NAMES = {
@@ -103,9 +105,15 @@ KEYWORD_ALIASES: dict[str, dict[str, str]] = {
 
 
 def text(language: str, key: str, **values: object) -> str:
-    """The text `key` in `language` (English when that language lacks it), with `values` filled in."""
+    """The text `key` in `language` (English when that language lacks it), with `values` filled in.
+
+    A value may be something a person typed (the code in "we don't recognise the code X"): every value is
+    cleaned of control characters here, the one place replies are filled in, so no reply carries one (an
+    SMS reply is XML, and XML 1.0 cannot hold them)."""
     template = TEXTS.get(language, TEXTS["en"]).get(key) or TEXTS["en"][key]
-    return template.format(**values) if values else template
+    if not values:
+        return template
+    return template.format(**{name: strip_controls(v) if isinstance(v, str) else v for name, v in values.items()})
 
 
 def language_name(code: str) -> str:

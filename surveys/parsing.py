@@ -24,6 +24,7 @@ from typing import NamedTuple
 __all__ = [
     "KEYWORDS",
     "clean",
+    "strip_controls",
     "normalise",
     "match_keyword",
     "parse_number",
@@ -37,14 +38,34 @@ __all__ = [
 # --------------------------------------------------------------------------
 
 
-def clean(text: str) -> str:
-    """Return ``text`` with NUL (U+0000) replaced by U+FFFD, nothing else changed.
+# What no person types and no store or reply can carry: C0 controls except
+# tab, newline and carriage return (NUL included: PostgreSQL ``text`` rejects
+# it), DEL and the C1 controls, lone surrogates (JSON can escape them; no
+# database driver can encode them) and the non-characters U+FFFE/U+FFFF.
+# XML 1.0 forbids all of these but DEL and C1, so a reply without them is
+# always well-formed TwiML.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (tab, newline and carriage return
+    stay), lone surrogates or U+FFFE/U+FFFF. Letters, emoji (with their
+    joiners and variation selectors) and every other printable character are
+    kept. The one cleaning for anything stored from or echoed to a person."""
+    if text.isprintable():  # the common case, at C speed: nothing to strip
+        return text
+    return _CONTROLS.sub("", text)
+
+
+def clean(text: str) -> str:
+    """Return ``text`` as it may be stored and echoed: see :func:`strip_controls`.
+
+    Every inbound message passes through here first, whatever its channel.
     PostgreSQL ``text`` columns reject NUL, and some handsets and gateways do
-    send it; every other character is kept so the stored answer is what the
-    person typed.
+    send it and other control characters; everything a person can see is
+    kept, so the stored answer is what they typed.
     """
-    return text.replace("\x00", "\ufffd")
+    return strip_controls(text)
 
 
 def _fold(text: str) -> str:

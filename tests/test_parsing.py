@@ -7,6 +7,7 @@ it unambiguously; ask again").
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 import pytest
@@ -419,9 +420,13 @@ def test_language_codes_with_regions_are_understood():
 # --------------------------------------------------------------------------
 
 
-def test_clean_replaces_nul_and_nothing_else():
-    assert clean("a\x00b") == "a\ufffdb"
-    assert clean("  Autobús 👍\t\n") == "  Autobús 👍\t\n"
+def test_clean_strips_control_characters_and_keeps_what_a_person_can_see():
+    assert clean("a\x00b") == "ab"
+    assert clean("code \x01\x08\x0b\x0c\x1b[31m\x7f\x85X") == "code [31mX"
+    assert clean("lone \ud800 surrogate \udfff, \ufffe\uffff") == "lone  surrogate , "
+    assert clean("  Autobús 👍\t\n\r\n") == "  Autobús 👍\t\n\r\n"
+    # Emoji sequences keep their joiners, variation selectors and skin tones; scripts keep their marks.
+    assert clean("👩\u200d👩\u200d👧 ❤\ufe0f 👍🏽 नमस्ते مرحبا\u200f") == "👩\u200d👩\u200d👧 ❤\ufe0f 👍🏽 नमस्ते مرحبا\u200f"
 
 
 @pytest.mark.parametrize(
@@ -463,5 +468,6 @@ def test_parsers_never_raise_and_numbers_stay_in_range(text, lo, span, languages
     assert parse_choice(text, OPTIONS) in (None, *range(len(OPTIONS)))
     assert parse_yes_no(text, languages) in (None, True, False)
     assert match_keyword(text, {"ayuda": "HELP"}) in (None, *KEYWORDS.values())
-    assert "\x00" not in clean(text)
+    cleaned = clean(text)
+    assert not [c for c in cleaned if unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r"]
     assert isinstance(normalise(text), str)
