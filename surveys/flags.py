@@ -35,8 +35,9 @@ class FlagError(ValueError):
 
 
 def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int | None, survey_id: str | None,
-               hit: dict, now: datetime) -> int:
-    """Store a flag for `answer_id` and queue its alerts. Returns the flag id."""
+               hit: dict, now: datetime) -> tuple[int, int]:
+    """Store a flag for `answer_id` and queue its alerts. Returns the flag id and how many safeguarding
+    contacts were alerted (0: nobody was, and the person must not be told that someone will read it)."""
     categories = sorted({str(c) for c in hit.get("categories", ())})
     rules = sorted({str(r) for r in hit.get("rules", ())})
     flag_id = conn.execute(insert(m.Flag).values(
@@ -61,7 +62,7 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
             channel=channel, direction="out", to_address=address, kind="text", text=message.text,
             payload=message.to_payload(), status="pending", not_before=ALERT_NOT_BEFORE, purpose="alert",
             created_at=now))
-    return flag_id
+    return flag_id, len(set(contacts))
 
 
 def flag_link(db: Store, flag_id: int) -> str:

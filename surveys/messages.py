@@ -27,6 +27,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "and the code you were given, for example JOIN FOODBANK.",
         "safeguarding_reply": "Thank you for telling us. A person from {org} will read your message. If you are in "
         "danger now, call 999. You can talk to Samaritans any time, free, on 116 123.",
+        "safeguarding_reply_unwatched": "Thank you for telling us. Messages here are not read straight away, so if "
+        "you are in danger now, call 999. You can talk to Samaritans any time, free, on 116 123.",
         "join_bad_code": "Sorry, we don't recognise the code {code}. Please check it with the organisation that gave it to you.",
         "join_already": "You're already taking part with {org}. Reply HELP for options.",
         "stop_confirm": "You're unsubscribed and won't get more messages from us. Reply START to rejoin.",
@@ -65,6 +67,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "consent_later": "De acuerdo. Responde SÍ cuando quieras participar.",
         "safeguarding_reply": "Gracias por contárnoslo. Una persona de {org} leerá tu mensaje. Si estás en peligro "
         "ahora, llama al 999. Puedes hablar con Samaritans cuando quieras, gratis, en el 116 123.",
+        "safeguarding_reply_unwatched": "Gracias por contárnoslo. Los mensajes de aquí no se leen enseguida: si "
+        "estás en peligro ahora, llama al 999. Puedes hablar con Samaritans cuando quieras, gratis, en el 116 123.",
         "join_help": "¡Hola! Este número envía encuestas cortas sobre servicios locales. Para participar, envía JOIN "
         "y el código que te dieron, por ejemplo JOIN FOODBANK.",
         "join_bad_code": "Lo sentimos, no reconocemos el código {code}. Compruébalo con la organización que te lo dio.",

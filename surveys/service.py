@@ -245,17 +245,17 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
         _insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
-    flagged = False
+    alerted: list[int] = []  # per flag raised by this message: how many safeguarding contacts were alerted
     for ev in st.events:
         if not consented and isinstance(ev, (engine.AnswerRecorded, engine.CommentReceived)):
             continue  # consent before data (the engine asks for consent before any question)
         if isinstance(ev, engine.AnswerRecorded):
-            flagged |= _insert_answer(db, conn, contact, before.conversation, conv_id, inbound_id, ev.question,
+            alerted += _insert_answer(db, conn, contact, before.conversation, conv_id, inbound_id, ev.question,
                                       ev.question_type, ev.status, ev.raw, ev.value, after.language, now)
         elif isinstance(ev, engine.CommentReceived):
             late = ev.late and before.conversation is not None
             enrolment = None if late else (before.default_enrolment or (None,))[0]
-            flagged |= _insert_answer(db, conn, contact, before.conversation if late else None,
+            alerted += _insert_answer(db, conn, contact, before.conversation if late else None,
                                       conv_id if late else None, inbound_id, ev.question, None,
                                       "late" if late else "comment", ev.raw, None, after.language, now,
                                       enrolment=enrolment)
@@ -277,7 +277,7 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
 
     _save_conversation(db, conn, before, after, conv_id, now)
     _save_contact_state(db, conn, contact, before, after)
-    support = _safeguarding_reply(db, before, after.language) if flagged else None
+    support = _safeguarding_reply(db, before, after.language, watched=all(alerted)) if alerted else None
     replies = [support, *st.replies] if support is not None else list(st.replies)
     _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
@@ -285,8 +285,9 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
     return Handled(replies, contact_id=contact.id, ignored=ignored)
 
 
-def _safeguarding_reply(db: Store, before: Session, language: str) -> OutgoingMessage | None:
-    """Said at once to someone whose answer raised a safeguarding flag: that a person will read it, and
+def _safeguarding_reply(db: Store, before: Session, language: str, watched: bool) -> OutgoingMessage | None:
+    """Said at once to someone whose answer raised a safeguarding flag: that a person will read it (only when
+    `watched`: a safeguarding contact was alerted; otherwise that messages are not read straight away), and
     where help is now. SAFEGUARDING_REPLY: 'default' (Chorus's words, en/es), 'off', or the deployment's own
     text (with {org})."""
     setting = (db.settings.safeguarding_reply or "default").strip()
@@ -295,7 +296,8 @@ def _safeguarding_reply(db: Store, before: Session, language: str) -> OutgoingMe
     org = before.conversation.org_name if before.conversation is not None else (
         before.default_enrolment[1] if before.default_enrolment else "the team")
     if setting.lower() == "default":
-        return OutgoingMessage(messages.text(language, "safeguarding_reply", org=org))
+        key = "safeguarding_reply" if watched else "safeguarding_reply_unwatched"
+        return OutgoingMessage(messages.text(language, key, org=org))
     return OutgoingMessage(setting.replace("{org}", org))
 
 
@@ -330,8 +332,9 @@ def _insert_replies(db: Store, conn, channel: str, replies, inbound_id, contact_
 
 
 def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | None, conv_id, message_id, question,
-                   qtype, status, raw, value, language, now, enrolment=None) -> bool:
-    """Store one answer (tagged when a tagger is set). True when it raised a safeguarding flag."""
+                   qtype, status, raw, value, language, now, enrolment=None) -> list[int]:
+    """Store one answer (tagged when a tagger is set). When it raised a safeguarding flag: a one-item list
+    with the number of safeguarding contacts alerted; otherwise an empty list."""
     survey = conv.survey if conv else None
     num, txt = _answer_values(value)
     enrolment_id = conv.enrolment if conv else enrolment
@@ -347,9 +350,10 @@ def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | N
         answered_at=db.hot.time_in(now), tags=db.hot.json_in(tags),
     ))
     if tags and tags.get("flag"):
-        flags.raise_flag(db, conn, answer_id, organisation_id, survey.id if survey else None, tags["flag"], now)
-        return True
-    return False
+        _, n_alerted = flags.raise_flag(db, conn, answer_id, organisation_id, survey.id if survey else None,
+                                        tags["flag"], now)
+        return [n_alerted]
+    return []
 
 
 def tag_context(db: Store, conn, survey, conv_id, question, qtype, status, language) -> dict:

@@ -281,6 +281,18 @@ def test_a_flag_that_alerts_nobody_says_so_loudly(store, now, caplog):
     assert not [r for r in caplog.records if r.name == "surveys.flags"]
 
 
+def test_the_person_is_not_promised_a_reader_when_nobody_is_alerted(store, now):
+    _setup(store, now, contacts=False)
+    _to_last_question(store, now)
+    support = _send(store, now, RISK).replies[0].text
+    assert "will read" not in support and "not read straight away" in support and "999" in support
+    pantry = admin.find_organisation(store, "pantry").id
+    flags.add_contact(store, pantry, "email", "safeguarding@pantry.example", now)
+    _to_last_question(store, now, address="+447700900778")
+    watched = _send(store, now, RISK, address="+447700900778").replies[0].text
+    assert "A person from Riverside Pantry will read your message" in watched
+
+
 def test_chorus_run_and_the_flags_commands_warn_when_no_contact_is_set(tmp_path):
     import os
     import socket
