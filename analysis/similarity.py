@@ -28,8 +28,9 @@ import numpy as np
 
 from analysis.safeguarding import Hit, Lexicon
 
-THRESHOLD = 0.36        # cosine similarity to the closest example of a risk
+THRESHOLD = 0.28        # cosine similarity to the closest example of a risk
 MARGIN = 0.10           # ... and at least this much closer than the closest ordinary answer
+MIN_SHARED = 2          # words or word pairs the answer must share with that example (one shared word is chance)
 MIN_EXAMPLES = 20       # fewer examples than this: no similarity layer for that language
 CHAR_N = 4
 WEIGHTS = {"w": 1.0, "b": 1.0, "c": 0.6}    # words, word pairs, character n-grams
@@ -54,8 +55,9 @@ is are was were be been being am do does did doing have has had having will woul
 may might must just really also even still only ever again now here there what which who whom when where
 why how all any some such own same other more most much many lot lots bit get got gets getting going go
 goes went gone said say says saying tell told know like want wanted wants need feel felt think thought
-one thing things way well yeah yes ok okay lol x xx please thanks thank
+one thing things way well yeah yes ok okay lol x xx please thanks thank everything everyone anything
 """.split())
+_WEAK = frozenset({"w:not", "w:never", "w:no", "w:cannot"})
 _SUFFIXES = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s")
 _TOKEN_RE = re.compile(r"[^\W_]+")
 
@@ -73,6 +75,7 @@ def features(clean: str) -> dict[str, float]:
     words = []
     for token in _TOKEN_RE.findall(clean):
         words.extend(w for w in _TEXTING.get(token, token).split() if w not in STOP_WORDS)
+    words = [w for w in words if _stem(w) not in STOP_WORDS]      # "needed", "wants", "said"
     stems = [_stem(w) for w in words]
     out: dict[str, float] = {}
     for s in stems:
@@ -114,10 +117,16 @@ class SimilarityLayer:
             for name, w in weights.items():
                 matrix[self.vocab[name], j] = w / norm
         self.matrix = matrix
+        # For MIN_SHARED: each risk example's word and word-pair features.
+        # A negation alone ("not", "never", "no") is shared by too many answers to count as evidence.
+        self.word_ids = [frozenset(self.vocab[n] for n in f if n[0] in "wb" and n not in _WEAK)
+                         for f in feats[: self.n_risk]]
 
     def similarities(self, text: str) -> np.ndarray:
         """Cosine similarity of the answer to every example (risk examples first, then ordinary ones)."""
-        f = features(self.lexicon.cross_out(text))
+        return self._similarities(features(self.lexicon.cross_out(text)))
+
+    def _similarities(self, f: dict[str, float]) -> np.ndarray:
         ids, weights, norm2 = [], [], 0.0
         for name, g in f.items():
             i = self.vocab.get(name)
@@ -133,11 +142,19 @@ class SimilarityLayer:
     def check(self, text: str) -> Hit | None:
         if not text or not text.strip():
             return None
-        sims = self.similarities(text)
-        best = int(np.argmax(sims[: self.n_risk]))
-        risk = float(sims[best])
+        f = features(self.lexicon.cross_out(text))
+        sims = self._similarities(f)
         ordinary = float(sims[self.n_risk:].max()) if len(sims) > self.n_risk else 0.0
-        if risk < self.threshold or risk - ordinary < self.margin:
+        words = {self.vocab[n] for n in f if n[0] in "wb" and n in self.vocab}
+        best = None
+        for i in np.flatnonzero(sims[: self.n_risk] >= self.threshold)[np.argsort(-sims[: self.n_risk][sims[: self.n_risk] >= self.threshold])]:
+            if len(words & self.word_ids[i]) >= MIN_SHARED:
+                best = int(i)
+                break
+        if best is None:
+            return None
+        risk = float(sims[best])
+        if risk - ordinary < self.margin:
             return None
         rule = self.rules[best]
         return Hit((self.lexicon.category(rule),), (rule,), layer=self.name, score=round(risk, 3))

@@ -4,8 +4,9 @@ every answer with words in it.
 Returned tags (stored in `answer.tags`, see `surveys.store.AnswerTagger`):
 - the sentiment tag's keys (`polarity`, `subjectivity`, `label`, `analyzer`) when the answer is free text
   (`context["free_text"]`, true unless the service says otherwise);
-- `flag: {"categories": [...], "rules": [...]}` when the safeguarding lexicon of the conversation's language
-  matches; the core then raises a flag and alerts people (`surveys.flags`). Never the matched words.
+- `flag: {"categories": [...], "rules": [...], "layer": "lexicon"|"similarity", "score": float|None}` when
+  safeguarding (the lexicon of the conversation's language, or its similarity layer) flags the answer; the core
+  then raises a flag and alerts people (`surveys.flags`). Never the matched words.
 """
 from __future__ import annotations
 
@@ -30,5 +31,6 @@ class AnswerAnalysis:
         if self.safeguarding is not None:
             hit = self.safeguarding.check(text, language)
             if hit is not None:
-                out["flag"] = {"categories": list(hit.categories), "rules": list(hit.rules)}
+                out["flag"] = {"categories": list(hit.categories), "rules": list(hit.rules), "layer": hit.layer,
+                               "score": hit.score}
         return out or None

@@ -224,7 +224,9 @@ def export_answers(db: Store, survey_id: str | None = None,
                    redact: Callable[[str], str] | None = None) -> Iterator[list[str]]:
     """Rows for a CSV export. Participants appear as a per-export-stable pseudonym, never an address; free text
     goes through `redact` (phone numbers, emails, postcodes, names masked) when given. `sentiment` is the
-    machine's label; `sentiment_by_person` a staff correction, if any."""
+    machine's label; `sentiment_by_person` a staff correction, if any. The words of an answer that raised a
+    safeguarding flag are never exported, redacted or not: its text reads "[withheld: safeguarding flag #N]"
+    (the person handling the flag reads it with `chorus flags show N`)."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -238,11 +240,14 @@ def export_answers(db: Store, survey_id: str | None = None,
         pseudonyms: dict[int, str] = {}
         people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
+        flagged = dict(s.execute(select(m.Flag.answer_id, m.Flag.id).where(m.Flag.answer_id.is_not(None))).all())
         for answer, org_code, number in s.execute(q):
             who = pseudonyms.setdefault(answer.contact_id, f"P{len(pseudonyms) + 1:04d}")
             value = answer.value_text if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",
                    "" if number is None else str(number), answer.question_key or "", answer.question_type or "",
-                   answer.status, value, (redact or str)(answer.raw_text or ""), answer.language,
+                   answer.status, value if answer.id not in flagged else "",
+                   f"[withheld: safeguarding flag #{flagged[answer.id]}]" if answer.id in flagged
+                   else (redact or str)(answer.raw_text or ""), answer.language,
                    (answer.tags or {}).get("label", ""), people.get(answer.id, ""), who]

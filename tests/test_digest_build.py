@@ -184,3 +184,14 @@ def test_a_prompt_naming_the_organisation_reads_well_in_either_digest():
     stats = (10, 80.0, 700.0, 6, 2)
     assert _score(q, "en", stats, None).prompt == "Would you recommend us to a friend?"
     assert _score(q, "en", stats, None, "Riverside Food Bank").prompt == "Would you recommend Riverside Food Bank to a friend?"
+
+
+def test_a_flagged_answer_never_becomes_a_theme(db, data):
+    """Quotes already skip flagged answers; a theme's label is words people wrote, so it must skip them too."""
+    risk = "i have been saving my tablets to end it"
+    data.week(W47, [P("food", responded=True, completed=True, text=risk, label="negative", polarity=-0.5,
+                      quote_ok=True, flag=True) for _ in range(8)])
+    d = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF)
+    (part,) = [p for p in d.surveys if any("wait" in t.label for t in p.themes)]
+    words = " ".join(t.label for t in part.themes) + " " + " ".join(q.text for q in part.quotes)
+    assert "tablet" not in words and "saving" not in words and "end it" not in words
