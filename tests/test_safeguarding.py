@@ -460,6 +460,16 @@ MALFORMED = [
     ("fr.yaml", "language: en\n" + RULE + "he hit me\n", "language", "file is named fr.yaml"),
     ("lexicon.yaml", RULE + "he hit me\n", "language", "not a language code"),
     ("en.yaml", "not_a_risk:\n  - the wait killed me\n  - 7\n  - null\n" + RULE + "x\n", "not_a_risk[3]", "is empty"),
+    # rules written as mappings (source, phrases, examples) and the ordinary answers
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      sorce: Refuge\n      phrases: [he hit me]\n", "risks.abuse.x.sorce",
+     "did you mean 'source'"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      source: Refuge, Coercive control\n", "risks.abuse.x", "has no `phrases:`"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      source: ''\n      phrases: [he hit me]\n", "risks.abuse.x.source",
+     "organisation and page title"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      phrases: [he hit me]\n      examples: ['!!!']\n", "risks.abuse.x.examples[1]",
+     "not a sentence"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      phrases: [(he hit me]\n", "risks.abuse.x.phrases[1]", "never closed"),
+    ("en.yaml", "ordinary: []\n" + RULE + "x\n", "ordinary", "expected a list of example answers"),
 ]
 
 
@@ -471,3 +481,43 @@ def test_malformed_lexicon(tmp_path, name, content, key, problem):
     assert (e.value.path, e.value.key) == (path, key)
     assert problem in e.value.problem
     assert str(e.value).startswith(f"{path}: {key}: ")
+
+
+# --- the similarity layer (issue 12) ---------------------------------------------------------------------------
+def test_the_similarity_layer_flags_a_paraphrase_no_phrase_lists(sg):
+    lexicon_only = Safeguarding(similarity=False)
+    answer = "you wont hear from me again after tonight"
+    assert lexicon_only.check(answer, "en") is None
+    hit = sg.check(answer, "en")
+    assert hit.layer == "similarity" and hit.rules == ("suicide.goodbye",) and hit.categories == ("suicide",)
+    assert 0.28 <= hit.score <= 1
+
+
+def test_the_lexicon_reads_first_so_a_flag_has_one_layer(sg):
+    hit = sg.check("i want to kill myself", "en")
+    assert (hit.layer, hit.score) == ("lexicon", None)
+
+
+@pytest.mark.parametrize("answer", ["the wait killed me", "I'm dying for a coffee", "this queue is killing me",
+                                    "starving, when's lunch", "no thanks", "came with my neighbour",
+                                    "the hall was freezing but the soup was hot"])
+def test_idioms_and_short_answers_do_not_flag_with_both_layers(sg, answer):
+    assert sg.check(answer, "en") is None
+
+
+@pytest.mark.parametrize("answer", ["haven't eaten in 3 days", "I'm not going to kill myself",
+                                    "my friend said she's going to kill herself"])
+def test_hunger_negation_and_reported_speech_still_flag(sg, answer):
+    assert sg.check(answer, "en") is not None
+
+
+def test_which_layers_are_active_is_said_in_words(sg, tmp_path):
+    assert sg.layers() == {"en": ("lexicon", "similarity"), "es": ("lexicon",)}
+    assert sg.describe() == "safeguarding layers: lexicon (en, es) + similarity (en)"
+    off = Safeguarding(similarity=False)
+    assert off.similarity("en") is None and off.layers()["en"] == ("lexicon",)
+    assert off.describe() == "safeguarding layers: lexicon (en, es); similarity layer off (lexicon only)"
+    # a deployment's own language with a few examples: too few for a similarity layer, so lexicon only
+    write(tmp_path, "pt.yaml", "risks:\n  suicide:\n    x:\n      source: CVV, Sinais\n      phrases: [quero morrer]\n"
+                               "      examples: [quero morrer]\n")
+    assert Safeguarding(extra_dir=tmp_path).layers()["pt"] == ("lexicon",)
