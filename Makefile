@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/telegram_send.py
 	$(BIN)/python benchmarks/wave.py
 	$(BIN)/python benchmarks/sentiment.py
+	$(BIN)/python benchmarks/safeguarding.py
 	$(BIN)/python benchmarks/digest.py
 
 clean:

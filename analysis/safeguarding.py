@@ -9,19 +9,25 @@ Contract
   replaces it when it says `replace: true`; a file for a language with no shipped lexicon adds a language.
   Any bad file raises `LexiconError` at start ("{path}: {key}: {what is wrong}"), never at check time.
 - `Safeguarding.check(text, language)` -> `Hit | None`. `language` is a tag ("en", "en-GB", "es_MX");
-  only the primary subtag counts. A language with no lexicon gives None: no lexicon, no opinion.
-- `Hit(categories, rules)`: sorted category names from CATEGORIES and sorted rule ids
-  ("suicide.want_to_die") naming the lexicon rules that matched. A Hit never carries the answer's text:
+  only the primary subtag counts. A language with no lexicon gives None: no lexicon, no opinion. Two layers:
+  the lexicon's phrases, then (for an answer they did not flag, in a language whose file gives enough
+  `examples:`) the similarity layer of `analysis.similarity`. `Safeguarding(similarity=False)` is the lexicon
+  alone; `layers()` and `describe()` say which layers read which language.
+- `Hit(categories, rules, layer, score)`: sorted category names from CATEGORIES and sorted rule ids
+  ("suicide.want_to_die") naming the rules that matched; `layer` "lexicon" or "similarity" (then `rules` is
+  the rule of the closest example and `score` its cosine similarity). A Hit never carries the answer's text:
   staff see why it flagged, and the flag can travel where the answer may not.
 - `load_lexicon(path)` -> `Lexicon` for one file on its own (for tools and tests).
 
 Categories
-- suicide: thoughts, wishes or plans to end one's life.
+- suicide: thoughts, wishes or plans to end one's life, the means, goodbyes, not being able to keep safe.
 - self_harm: hurting oneself (cutting, burning, overdose) without a stated wish to die.
 - abuse: harm, sexual abuse or control by someone close (partner, family, carer, "he"/"she"), or being
   unsafe or afraid at home.
 - violence: weapons, assaults, threats of violence, or the writer saying they will hurt someone.
 - danger: in danger now: followed, trapped, threatened with being killed, asking for the police.
+- exploitation: a child or adult used by others: county lines, grooming, modern slavery, cuckooing.
+- destitution: sleeping rough, nowhere to stay tonight, not eating for days, no heat in the cold.
 
 Recall before precision. A false alert costs a member of staff a minute; a miss can cost a life. So
 negation is ignored ("I'm not going to kill myself" flags), and the only things that stop a flag are the
@@ -40,10 +46,9 @@ will edit it)
   without ("clauses"). A check normalises the answer, looks its words up, and runs only the regexes of
   phrases whose every clause is present: most answers run none. Exceptions run only after a risk matched.
 
-Speed (timeit, best of 5 x 20,000, shipped English lexicon, Python 3.11.7 on one AMD EPYC core): 10 µs for a
-typical 50-character answer that does not flag, 36 µs for a 286-character paragraph (two thirds of it
-normalising the text), 9-26 µs for answers that flag, 11 µs on average over the test tables. Loading and
-compiling the lexicon takes about 30 ms, once per process.
+Speed: the shipped English lexicon alone reads about 50,000 answers a second on one core, both layers about
+20,000 (benchmarks/safeguarding.py, table in the README). Loading and compiling takes well under a second,
+once per process.
 """
 from __future__ import annotations
 
@@ -57,9 +62,11 @@ import yaml
 
 from analysis.language import primary_language
 
-CATEGORIES = ("abuse", "danger", "self_harm", "suicide", "violence")
+CATEGORIES = ("abuse", "danger", "destitution", "exploitation", "self_harm", "suicide", "violence")
 SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "safeguarding"
-TOP_LEVEL_KEYS = ("language", "replace", "words", "risks", "not_a_risk")
+TOP_LEVEL_KEYS = ("language", "replace", "words", "risks", "not_a_risk", "ordinary")
+RULE_KEYS = ("source", "phrases", "examples")
+LAYERS = ("lexicon", "similarity")
 GAP_WORDS = 3           # `...` in a phrase stands for up to this many words
 MIN_PREFIX = 2          # letters before a `*`: "k*" would match half the dictionary
 
@@ -79,6 +86,8 @@ class LexiconError(ValueError):
 class Hit:
     categories: tuple[str, ...]   # sorted, from CATEGORIES
     rules: tuple[str, ...]        # sorted ids of the rules that matched, "category.rule"; never the answer's text
+    layer: str = "lexicon"        # which layer raised it: "lexicon" (a phrase matched) or "similarity"
+    score: float | None = None    # similarity layer only: cosine similarity to the closest example (0..1)
 
 
 # --- normalisation -----------------------------------------------------------------------------------------
@@ -272,6 +281,9 @@ class _Draft:
     words: dict[str, list[_Phrase]] = field(default_factory=dict)
     rules: dict[str, tuple[str, list[_Phrase]]] = field(default_factory=dict)   # id -> (category, phrases)
     not_a_risk: list[_Phrase] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)           # rule id -> published guidance it comes from
+    examples: dict[str, list[str]] = field(default_factory=dict)    # rule id -> answers in people's words
+    ordinary: list[str] = field(default_factory=list)               # ordinary feedback that shares risk words
 
     def merge(self, other: _Draft) -> None:
         for name, phrases in other.words.items():
@@ -279,6 +291,11 @@ class _Draft:
         for rule_id, (category, phrases) in other.rules.items():
             self.rules.setdefault(rule_id, (category, []))[1].extend(phrases)
         self.not_a_risk.extend(other.not_a_risk)
+        for rule_id, source in other.sources.items():
+            self.sources[rule_id] = f"{self.sources[rule_id]}; {source}" if rule_id in self.sources else source
+        for rule_id, examples in other.examples.items():
+            self.examples.setdefault(rule_id, []).extend(examples)
+        self.ordinary.extend(other.ordinary)
 
 
 def _phrase(value, path: Path, key: str) -> _Phrase:
@@ -306,6 +323,42 @@ def _phrase_list(value, path: Path, key: str) -> list[_Phrase]:
     if not value:
         raise LexiconError(path, key, "has no phrases")
     return [_phrase(v, path, f"{key}[{i}]") for i, v in enumerate(value, 1)]
+
+
+def _sentences(value, path: Path, key: str) -> list[str]:
+    """Examples and ordinary answers: plain sentences, not phrases (no syntax is read in them)."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise LexiconError(path, key, "expected a list of example answers (lines starting with '- ')")
+    out = []
+    for i, v in enumerate(value, 1):
+        if isinstance(v, bool):
+            raise LexiconError(path, f"{key}[{i}]", "YAML read this as yes/no (true/false): put the answer in quotes")
+        if isinstance(v, (int, float)):
+            v = str(v)
+        if not isinstance(v, str) or not normalise(v).replace(_BOUNDARY, "").strip():
+            raise LexiconError(path, f"{key}[{i}]", "is empty or not a sentence: expected an answer as someone would write it")
+        out.append(v)
+    return out
+
+
+def _rule(value, path: Path, key: str) -> tuple[list[_Phrase], str | None, list[str]]:
+    """A rule is a list of phrases, or a mapping with `source:`, `phrases:` and optional `examples:`."""
+    if not isinstance(value, dict):
+        return _phrase_list(value, path, key), None, []
+    for k in value:
+        if k not in RULE_KEYS:
+            close = difflib.get_close_matches(str(k), RULE_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise LexiconError(path, f"{key}.{k}", f"unknown key{hint}: a rule has {', '.join(RULE_KEYS)}")
+    if "phrases" not in value:
+        raise LexiconError(path, key, "has no `phrases:` (a rule written as a mapping lists its phrases under `phrases:`)")
+    source = value.get("source")
+    if source is not None and (not isinstance(source, str) or not source.strip()):
+        raise LexiconError(path, f"{key}.source", "expected the organisation and page title the rule comes from")
+    examples = _sentences(value["examples"], path, f"{key}.examples") if value.get("examples") is not None else []
+    return _phrase_list(value["phrases"], path, f"{key}.phrases"), (source.strip() if source else None), examples
 
 
 def _mapping(value, path: Path, key: str) -> dict:
@@ -386,9 +439,17 @@ def _read(path: Path) -> tuple[_Draft, bool]:
             raise LexiconError(path, f"risks.{category}", f"unknown category: expected one of {', '.join(CATEGORIES)}")
         for rule, value in _mapping(rules or {}, path, f"risks.{category}").items():
             rule = _name(rule, path, f"risks.{category}", "the rule name")
-            draft.rules[f"{category}.{rule}"] = (category, _phrase_list(value, path, f"risks.{category}.{rule}"))
+            rule_id = f"{category}.{rule}"
+            phrases, source, examples = _rule(value, path, f"risks.{category}.{rule}")
+            draft.rules[rule_id] = (category, phrases)
+            if source:
+                draft.sources[rule_id] = source
+            if examples:
+                draft.examples[rule_id] = examples
     if data.get("not_a_risk") is not None:
         draft.not_a_risk = _phrase_list(data["not_a_risk"], path, "not_a_risk")
+    if data.get("ordinary") is not None:
+        draft.ordinary = _sentences(data["ordinary"], path, "ordinary")
     return draft, replace
 
 
@@ -437,10 +498,16 @@ def _holds(clause: Clause, tokens: set[str], starts: set[str]) -> bool:
 class Lexicon:
     """One language's compiled lexicon. Build it with `load_lexicon` or through `Safeguarding`."""
 
-    def __init__(self, language: str, phrases: list[tuple[str, str, str, list[Clause]]], exceptions: str | None) -> None:
+    def __init__(self, language: str, phrases: list[tuple[str, str, str, list[Clause]]], exceptions: str | None,
+                 sources: dict[str, str] | None = None, examples: dict[str, list[str]] | None = None,
+                 ordinary: list[str] | None = None) -> None:
         """phrases: (rule id, category, regex source, clauses) for every risk phrase; exceptions: the regex
-        source of all not_a_risk phrases."""
+        source of all not_a_risk phrases; sources, examples, ordinary: as read from the file (for the
+        similarity layer and for people)."""
         self.language = language
+        self.sources = dict(sources or {})
+        self.examples = {k: list(v) for k, v in (examples or {}).items()}
+        self.ordinary = list(ordinary or ())
         self._rule = [rule_id for rule_id, _, _, _ in phrases]
         self._category = {rule_id: category for rule_id, category, _, _ in phrases}
         self._patterns = [re.compile(f"(?<= )(?:{src})") for _, _, src, _ in phrases]
@@ -466,6 +533,14 @@ class Lexicon:
     def rules(self) -> tuple[str, ...]:
         """Ids of every rule, "category.rule"."""
         return tuple(dict.fromkeys(self._rule))
+
+    def category(self, rule_id: str) -> str:
+        return self._category[rule_id]
+
+    def cross_out(self, text: str) -> str:
+        """The answer normalised, with its not_a_risk idioms crossed out (what the similarity layer reads)."""
+        clean = normalise(text or "")
+        return self._exceptions.sub(_CROSSED_OUT, clean) if self._exceptions is not None else clean
 
     def check(self, text: str) -> Hit | None:
         """The categories and rules the answer matches after its not_a_risk idioms are crossed out; None
@@ -545,7 +620,7 @@ def _compile(draft: _Draft) -> Lexicon:
         for p in ps
     ]
     exceptions = "|".join(_render(p.tree, _EXCEPTION_SEP, ref) for p in draft.not_a_risk) or None
-    return Lexicon(draft.language, phrases, exceptions)
+    return Lexicon(draft.language, phrases, exceptions, draft.sources, draft.examples, draft.ordinary)
 
 
 def load_lexicon(path: Path) -> Lexicon:
@@ -555,9 +630,10 @@ def load_lexicon(path: Path) -> Lexicon:
 
 
 class Safeguarding:
-    """The shipped lexicons plus a deployment's own (see the module docstring for the contract)."""
+    """The shipped lexicons plus a deployment's own (see the module docstring for the contract), and the
+    similarity layer (analysis.similarity) for each language whose lexicon gives enough examples."""
 
-    def __init__(self, extra_dir: Path | None = None) -> None:
+    def __init__(self, extra_dir: Path | None = None, similarity: bool = True) -> None:
         drafts: dict[str, _Draft] = {}
         for path in sorted(SHIPPED_DIR.glob("*.yaml")):
             draft, _ = _read(path)
@@ -576,6 +652,14 @@ class Safeguarding:
                 else:
                     drafts[draft.language].merge(draft)
         self._lexicons = {language: _compile(draft) for language, draft in drafts.items()}
+        self._similar: dict = {}
+        if similarity:
+            from analysis import similarity as layer   # numpy; imported here because it imports this module
+
+            for language, lexicon in self._lexicons.items():
+                built = layer.build(lexicon)
+                if built is not None:
+                    self._similar[language] = built
 
     def languages(self) -> frozenset[str]:
         """Primary language subtags that have a lexicon."""
@@ -584,7 +668,34 @@ class Safeguarding:
     def lexicon(self, language: str) -> Lexicon | None:
         return self._lexicons.get(primary_language(language))
 
+    def similarity(self, language: str):
+        """The similarity layer for a language, or None (that language is read by its lexicon only)."""
+        return self._similar.get(primary_language(language))
+
+    def layers(self) -> dict[str, tuple[str, ...]]:
+        """Language -> the layers that read it, e.g. {"en": ("lexicon", "similarity"), "es": ("lexicon",)}."""
+        return {lang: ("lexicon", "similarity") if lang in self._similar else ("lexicon",)
+                for lang in sorted(self._lexicons)}
+
+    def describe(self) -> str:
+        """One line for people: which layers are active for which languages."""
+        layers = self.layers()
+        with_similarity = [lang for lang, ls in layers.items() if "similarity" in ls]
+        line = f"safeguarding layers: lexicon ({', '.join(layers) or 'no language'})"
+        if with_similarity:
+            return line + f" + similarity ({', '.join(with_similarity)})"
+        return line + "; similarity layer off (lexicon only)"
+
     def check(self, text: str, language: str) -> Hit | None:
-        """The answer's Hit in its conversation's language; None when nothing matches or no lexicon."""
+        """The answer's Hit in its conversation's language; None when nothing matches or no lexicon. The
+        lexicon reads first; the similarity layer reads only what the lexicon did not flag, so each flag has
+        one layer that raised it."""
         lexicon = self.lexicon(language)
-        return lexicon.check(text) if lexicon is not None else None
+        if lexicon is None:
+            return None
+        hit = lexicon.check(text)
+        if hit is None:
+            similar = self._similar.get(primary_language(language))
+            if similar is not None:
+                hit = similar.check(text)
+        return hit

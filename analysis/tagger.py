@@ -4,8 +4,9 @@ every answer with words in it.
 Returned tags (stored in `answer.tags`, see `surveys.store.AnswerTagger`):
 - the sentiment tag's keys (`polarity`, `subjectivity`, `label`, `analyzer`) when the answer is free text
   (`context["free_text"]`, true unless the service says otherwise);
-- `flag: {"categories": [...], "rules": [...]}` when the safeguarding lexicon of the conversation's language
-  matches; the core then raises a flag and alerts people (`surveys.flags`). Never the matched words.
+- `flag: {"categories": [...], "rules": [...], "layer": "lexicon"|"similarity", "score": float|None}` when
+  safeguarding (the lexicon of the conversation's language, or its similarity layer) flags the answer; the core
+  then raises a flag and alerts people (`surveys.flags`). Never the matched words.
 
 An answer with a flag is never labelled positive, neutral, mixed or nothing to add: its label is negative ("I feel like
 ending it all" scores positive on "like"; a disclosure of risk is never good news), whatever the lexicons
@@ -49,7 +50,8 @@ class AnswerAnalysis:
             flag = context["flag"]
         elif self.safeguarding is not None:
             hit = self.safeguarding.check(text, language)
-            flag = {"categories": list(hit.categories), "rules": list(hit.rules)} if hit is not None else None
+            flag = {"categories": list(hit.categories), "rules": list(hit.rules), "layer": hit.layer,
+                    "score": hit.score} if hit is not None else None
         else:
             flag = None
         if flag:

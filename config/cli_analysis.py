@@ -78,11 +78,13 @@ def analysis_label(answer_id, label, by) -> None:
 @click.option("--survey", "survey_id", default=None)
 @click.option("--since", default=None, help="Only answers from this date (YYYY-MM-DD).")
 def analysis_accuracy(survey_id, since) -> None:
-    """How often the machine's label agrees with the labels people set."""
+    """Which safeguarding layers are active and their precision on reviewed flags (concern vs not a concern,
+    per layer and rule); how often the machine's sentiment label agrees with the labels people set."""
     from analysis.corrections import LABELS, accuracy, coverage
 
     store = _store()
     since_at = _date(since)
+    _safeguarding_review(store, since_at)
     result = accuracy(store, survey_id, since_at)
     cov = coverage(store, since_at, None, survey_id)
     click.echo(f"free-text answers tagged: {cov.free_text}; not tagged (language): {cov.not_tagged} "
@@ -103,6 +105,27 @@ def analysis_accuracy(survey_id, since) -> None:
         click.echo(f"{label:9} people said {n:>5}; machine precision {_pct(precision):>7}, recall {_pct(recall):>7}")
     if result.not_tagged:
         click.echo(f"{result.not_tagged} labelled answers were in a language the analyzer does not read")
+
+
+def _safeguarding_review(store, since_at) -> None:
+    """Which safeguarding layers are active, and their precision on the flags people have closed."""
+    from surveys.flags import flag_review
+
+    sg = getattr(store.tagger, "safeguarding", None)
+    click.echo(sg.describe() if sg is not None else "safeguarding: off (no tagger)")
+    review = flag_review(store, since_at)
+    if not review.total.reviewed:
+        click.echo(f"safeguarding: no reviewed flags yet ({review.open} open); close flags with "
+                   "`chorus flags close ID --by NAME --note TEXT [--not-a-concern]` to measure precision")
+        return
+    t = review.total
+    click.echo(f"safeguarding precision on reviewed flags: {_pct(t.precision)} ({t.concern} concern, "
+               f"{t.not_a_concern} not a concern; {review.open} open"
+               + (f", {review.unjudged} closed before outcomes were recorded" if review.unjudged else "") + ")")
+    for layer, r in review.by_layer.items():
+        click.echo(f"  {layer + ' layer':38} {_pct(r.precision):>7}  ({r.concern} of {r.reviewed})")
+    for (layer, rule), r in review.by_rule.items():
+        click.echo(f"    {layer:10} {rule:34} {_pct(r.precision):>7}  ({r.concern} of {r.reviewed})")
 
 
 @analysis.command("retag")
@@ -234,6 +257,8 @@ def _flag_line(f) -> str:
             f"{f.survey_id or '-':18} {', '.join(f.categories)}")
     if f.status == "closed":
         line += f"  closed {f.closed_at:%Y-%m-%d %H:%M} by {f.closed_by}"
+        if f.outcome:
+            line += f" ({f.outcome.replace('_', ' ')})"
     return line
 
 
@@ -274,7 +299,7 @@ def flags_show(flag_id) -> None:
         raise click.ClickException(str(exc)) from None
     _warn_no_contact(store)
     click.echo(_flag_line(f))
-    click.echo(f"why: {', '.join(f.rules) or '-'}")
+    click.echo(f"why: {f.why}")
     click.echo(f"answer #{f.answer_id}: {f.answer_text!r}" if f.answer_id else "answer: erased at the person's request")
     if f.note:
         click.echo(f"note: {f.note}")
@@ -284,15 +309,18 @@ def flags_show(flag_id) -> None:
 @click.argument("flag_id", type=int)
 @click.option("--by", "by", required=True)
 @click.option("--note", required=True, help="What was done.")
-def flags_close(flag_id, by, note) -> None:
-    """Close a flag once a person has handled it, saying what was done."""
+@click.option("--not-a-concern", "not_a_concern", is_flag=True,
+              help="The answer was no risk (a false alarm); without it the flag is closed as a concern.")
+def flags_close(flag_id, by, note, not_a_concern) -> None:
+    """Close a flag once a person has handled it, saying what was done. Closed as a concern unless
+    --not-a-concern; `chorus analysis accuracy` counts both (safeguarding precision per layer and rule)."""
     from surveys.flags import FlagError, close_flag
 
     try:
-        f = close_flag(_store(), flag_id, by, note, _now())
+        f = close_flag(_store(), flag_id, by, note, _now(), not_a_concern=not_a_concern)
     except FlagError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"flag #{f.id} closed by {f.closed_by}")
+    click.echo(f"flag #{f.id} closed by {f.closed_by} ({f.outcome.replace('_', ' ')})")
 
 
 @flags.group("contacts")

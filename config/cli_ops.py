@@ -225,6 +225,9 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     click.echo(f"chorus is running: web on http://127.0.0.1:{server.port}, clock and worker"
                f"{', Telegram bot' if len(threads) > 2 else ''}; {describe_channels(sender.channels)}", err=True)
     _warn_safeguarding(store)
+    safeguarding = getattr(store.tagger, "safeguarding", None)
+    if safeguarding is not None:
+        click.echo(safeguarding.describe(), err=True)
     try:
         if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
             from config.cli import chat as chat_command

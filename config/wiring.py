@@ -1,8 +1,12 @@
 """Composition: build the store with the parts the core needs, such as the answer tagger from analysis."""
 from __future__ import annotations
 
+import logging
+
 from config.settings import Settings, SettingsError, load_settings
 from surveys.store import Store
+
+log = logging.getLogger("chorus.safeguarding")
 
 
 def make_store(settings: Settings | None = None) -> Store:
@@ -15,5 +19,6 @@ def make_store(settings: Settings | None = None) -> Store:
         safeguarding = Safeguarding(settings.safeguarding_lexicon_dir)
     except LexiconError as exc:   # a broken lexicon stops the service at start, naming file, key and problem
         raise SettingsError(f"safeguarding lexicon: {exc}") from None
+    log.info(safeguarding.describe())    # which layers read which languages, said once per process
     tagger = AnswerAnalysis(SentimentTagger(make_analyzer(settings.sentiment_analyzer)), safeguarding)
     return Store(settings, tagger=tagger)

@@ -232,7 +232,9 @@ def export_answers(db: Store, survey_id: str | None = None, *,
     words of a text answer; `text`: the message as sent), goes through `redact` here and nowhere else, so no
     column can leave unmasked by oversight. `redact` has no default: the core cannot mask by itself
     (`analysis.redact` does), and an export must say whether it masks; `keep_words` keeps the words.
-    `sentiment` is the machine's label; `sentiment_by_person` a staff correction, if any."""
+    `sentiment` is the machine's label; `sentiment_by_person` a staff correction, if any. The words of an answer
+    that raised a safeguarding flag are never exported, masked or not: its `value` is empty and its `text` reads
+    "[withheld: safeguarding flag #N]" (the person handling the flag reads it with `chorus flags show N`)."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -245,10 +247,13 @@ def export_answers(db: Store, survey_id: str | None = None, *,
     with db.session() as s:
         people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
+        flagged = dict(s.execute(select(m.Flag.answer_id, m.Flag.id).where(m.Flag.answer_id.is_not(None))).all())
         for answer, org_code, number in s.execute(q):
             value = redact(answer.value_text) if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",
                    "" if number is None else str(number), answer.question_key or "", answer.question_type or "",
-                   answer.status, value, redact(answer.raw_text or ""), answer.language,
+                   answer.status, value if answer.id not in flagged else "",
+                   f"[withheld: safeguarding flag #{flagged[answer.id]}]" if answer.id in flagged
+                   else redact(answer.raw_text or ""), answer.language,
                    (answer.tags or {}).get("label", ""), people.get(answer.id, ""), db.pseudonym(answer.contact_id)]

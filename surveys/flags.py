@@ -40,9 +40,12 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
     contacts were alerted (0: nobody was, and the person must not be told that someone will read it)."""
     categories = sorted({str(c) for c in hit.get("categories", ())})
     rules = sorted({str(r) for r in hit.get("rules", ())})
+    layer = str(hit.get("layer") or "lexicon")
+    score = hit.get("score")
     flag_id = conn.execute(insert(m.Flag).values(
         answer_id=answer_id, organisation_id=organisation_id, survey_id=survey_id, categories=categories,
-        rules=rules, status="open", created_at=now)).inserted_primary_key[0]
+        rules=rules, layer=layer, score=None if score is None else float(score), status="open",
+        created_at=now)).inserted_primary_key[0]
     org_name = None
     if organisation_id is not None:
         org_name = conn.execute(select(m.Organisation.name).where(m.Organisation.id == organisation_id)).scalar()
@@ -97,6 +100,18 @@ class FlagView:
     note: str | None
     answer_id: int | None
     answer_text: str | None  # only for `show`, never in lists or alerts
+    layer: str | None = None         # lexicon | similarity (None: raised before layers were recorded)
+    score: float | None = None       # similarity layer: how close the answer was to the rule's closest example
+    outcome: str | None = None       # closed: concern | not_a_concern
+
+    @property
+    def why(self) -> str:
+        """Which layer and rule raised it, in words for the person handling it."""
+        rules = ", ".join(self.rules) or "-"
+        if self.layer == "similarity":
+            close = f", similarity {self.score:.2f}" if self.score is not None else ""
+            return f"similarity layer: reads like the examples of {rules}{close}"
+        return f"{self.layer or 'lexicon'} layer: {rules}"
 
 
 def list_flags(db: Store, include_closed: bool = False, org_code: str | None = None) -> list[FlagView]:
@@ -124,8 +139,13 @@ def show_flag(db: Store, flag_id: int) -> FlagView:
         return _view(flag, name, text)
 
 
-def close_flag(db: Store, flag_id: int, by: str, note: str, now: datetime) -> FlagView:
-    """Close an open flag. A name and a note are required: a flag is closed by a person who says what was done."""
+OUTCOMES = ("concern", "not_a_concern")
+
+
+def close_flag(db: Store, flag_id: int, by: str, note: str, now: datetime, not_a_concern: bool = False) -> FlagView:
+    """Close an open flag. A name and a note are required: a flag is closed by a person who says what was done.
+    `not_a_concern`: the person judged the answer was no risk (a false alarm); otherwise it was a concern. The
+    two feed `flag_review`, the safeguarding precision per layer and rule."""
     by, note = (by or "").strip(), (note or "").strip()
     if not by:
         raise FlagError("say who is closing the flag (--by NAME)")
@@ -138,13 +158,71 @@ def close_flag(db: Store, flag_id: int, by: str, note: str, now: datetime) -> Fl
         if flag.status == "closed":
             raise FlagError(f"flag {flag_id} was already closed by {flag.closed_by} at {flag.closed_at:%Y-%m-%d %H:%M} UTC")
         s.execute(update(m.Flag).where(m.Flag.id == flag_id, m.Flag.status == "open")
-                  .values(status="closed", closed_at=now, closed_by=by, note=note))
+                  .values(status="closed", closed_at=now, closed_by=by, note=note,
+                          outcome="not_a_concern" if not_a_concern else "concern"))
     return show_flag(db, flag_id)
 
 
 def _view(f: m.Flag, org_name: str | None, text: str | None) -> FlagView:
     return FlagView(f.id, f.status, org_name, f.survey_id, list(f.categories or ()), list(f.rules or ()),
-                    f.created_at, f.closed_at, f.closed_by, f.note, f.answer_id, text)
+                    f.created_at, f.closed_at, f.closed_by, f.note, f.answer_id, text, f.layer, f.score, f.outcome)
+
+
+@dataclass(frozen=True)
+class Review:
+    """Closed flags a person judged, for one layer or one rule: how many were a concern."""
+
+    concern: int = 0
+    not_a_concern: int = 0
+
+    @property
+    def reviewed(self) -> int:
+        return self.concern + self.not_a_concern
+
+    @property
+    def precision(self) -> float | None:
+        return self.concern / self.reviewed if self.reviewed else None
+
+
+@dataclass(frozen=True)
+class FlagReview:
+    total: Review                       # every reviewed flag
+    by_layer: dict[str, Review]         # "lexicon", "similarity"
+    by_rule: dict[tuple[str, str], Review]   # (layer, rule id); a flag with two rules counts for each
+    open: int                           # not yet closed
+    unjudged: int                       # closed before outcomes were recorded
+
+
+def flag_review(db: Store, since: datetime | None = None) -> FlagReview:
+    """Safeguarding precision on the flags people have closed: concern vs not a concern, per layer and rule."""
+    q = select(m.Flag.layer, m.Flag.rules, m.Flag.status, m.Flag.outcome)
+    if since is not None:
+        q = q.where(m.Flag.created_at >= since)
+    counts: dict = {}
+
+    def add(key, outcome):
+        c, n = counts.get(key, (0, 0))
+        counts[key] = (c + (outcome == "concern"), n + (outcome == "not_a_concern"))
+
+    open_, unjudged = 0, 0
+    with db.read() as conn:
+        for layer, rules, status, outcome in conn.execute(q):
+            if status != "closed":
+                open_ += 1
+                continue
+            if outcome not in OUTCOMES:
+                unjudged += 1
+                continue
+            layer = layer or "lexicon"
+            add("total", outcome)
+            add(("layer", layer), outcome)
+            for rule in sorted(set(rules or ())):
+                add(("rule", layer, rule), outcome)
+    review = {k: Review(*v) for k, v in counts.items()}
+    return FlagReview(review.get("total", Review()),
+                      {k[1]: v for k, v in sorted(review.items(), key=str) if k != "total" and k[0] == "layer"},
+                      {(k[1], k[2]): v for k, v in sorted(review.items(), key=str) if k != "total" and k[0] == "rule"},
+                      open_, unjudged)
 
 
 # ---- safeguarding contacts ----------------------------------------------------------------------------

@@ -358,11 +358,14 @@ class Flag(Base):
     survey_id: Mapped[str | None] = mapped_column(String(64))
     categories: Mapped[list[Any]]
     rules: Mapped[list[Any]]
+    layer: Mapped[str | None] = mapped_column(String(16))       # what raised it: lexicon | similarity
+    score: Mapped[float | None]                                 # similarity layer: closeness to the example
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | closed
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))     # when closed: concern | not_a_concern
 
 
 class SafeguardingContact(Base):

@@ -163,10 +163,10 @@ def test_flags_labels_retag_and_themes_from_the_command_line(env):
     assert "#1" in listing and "Demo Partnership" in listing and "suicide" in listing
     assert "want to be here" not in listing                    # lists never show the words
     shown = run("flags", "show", "1").output
-    assert "i dont want to be here anymore" in shown and "why: suicide." in shown
+    assert "i dont want to be here anymore" in shown and "why: lexicon layer: suicide." in shown
     refused = run("flags", "close", "1", "--by", "Sam", "--note", " ")
     assert refused.exit_code == 1 and "never closed without a note" in refused.output
-    assert "closed by Sam" in run("flags", "close", "1", "--by", "Sam", "--note", "Called back; safe.").output
+    assert "closed by Sam (concern)" in run("flags", "close", "1", "--by", "Sam", "--note", "Called back; safe.").output
     assert run("flags", "list").output.strip() == "no open flags"
     assert "closed" in run("flags", "list", "--all").output
 
@@ -178,6 +178,9 @@ def test_flags_labels_retag_and_themes_from_the_command_line(env):
     assert run("analysis", "label", answer_id, "meh", "--by", "Sam").exit_code == 1
     accuracy = run("analysis", "accuracy").output
     assert "compared: 1;" in accuracy and "Cohen's kappa" in accuracy
+    assert "safeguarding layers: lexicon (en, es) + similarity (en)" in accuracy
+    assert "safeguarding precision on reviewed flags: 100.0% (1 concern, 0 not a concern; 0 open)" in accuracy
+    assert "lexicon    suicide.want_to_die" in accuracy
     retag = run("analysis", "retag", "--batch", "1")
     assert retag.exit_code == 0 and "2 of 2 answers re-tagged with" in retag.output
     assert "resumed" in run("analysis", "retag", "--batch", "1").output    # finished: nothing done twice

@@ -217,3 +217,14 @@ def test_nothing_to_add_is_not_a_comment_and_a_flag_never_counts_positive(db):
     assert "wait" in labels and "thank" not in labels and "ta" not in labels.split()
     quoted = {q.text for q in part.quotes}
     assert quoted and not quoted & set(NOTHING_ANSWERS)
+
+
+def test_a_flagged_answer_never_becomes_a_theme(db, data):
+    """Quotes already skip flagged answers; a theme's label is words people wrote, so it must skip them too."""
+    risk = "i have been saving my tablets to end it"
+    data.week(W47, [P("food", responded=True, completed=True, text=risk, label="negative", polarity=-0.5,
+                      quote_ok=True, flag=True) for _ in range(8)])
+    d = build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF)
+    (part,) = [p for p in d.surveys if any("wait" in t.label for t in p.themes)]
+    words = " ".join(t.label for t in part.themes) + " " + " ".join(q.text for q in part.quotes)
+    assert "tablet" not in words and "saving" not in words and "end it" not in words

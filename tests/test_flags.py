@@ -337,3 +337,76 @@ def test_chorus_run_and_the_flags_commands_warn_when_no_contact_is_set(tmp_path)
         stopper.cancel()
         proc.terminate()
         proc.wait(timeout=30)
+
+
+# --- which layer raised a flag, and what people judged it (issue 12) ------------------------------------------
+PARAPHRASE = "you wont hear from me again after tonight"     # no lexicon phrase: the similarity layer flags it
+
+
+def test_a_flag_records_the_layer_and_rule_that_raised_it(store, now):
+    _setup(store, now, contacts=False)
+    _to_last_question(store, now)
+    _send(store, now, "my partner hits me")
+    _to_last_question(store, now, address="+447700900999")
+    _send(store, now, PARAPHRASE, address="+447700900999")
+    lexicon_flag, similar_flag = flags.list_flags(store)
+    shown = flags.show_flag(store, lexicon_flag.id)
+    assert (shown.layer, shown.rules, shown.score) == ("lexicon", ["abuse.hits_me"], None)
+    assert shown.why == "lexicon layer: abuse.hits_me"
+    shown = flags.show_flag(store, similar_flag.id)
+    assert shown.layer == "similarity" and shown.rules == ["suicide.goodbye"] and 0 < shown.score <= 1
+    assert shown.why.startswith("similarity layer: reads like the examples of suicide.goodbye, similarity 0.")
+    assert shown.answer_text == PARAPHRASE
+
+
+def test_not_a_concern_feeds_precision_per_layer_and_rule(store, now):
+    _setup(store, now, contacts=False)
+    for i, text in enumerate(["my partner hits me", "he hits me", PARAPHRASE, RISK]):
+        address = f"+4477009005{i:02d}"
+        _to_last_question(store, now, address=address)
+        _send(store, now, text, address=address)
+    hits_a, hits_b, similar, open_one = flags.list_flags(store)
+    assert flags.flag_review(store).total.reviewed == 0
+    assert flags.close_flag(store, hits_a.id, "Sam", "Called; safe plan made.", now).outcome == "concern"
+    closed = flags.close_flag(store, hits_b.id, "Sam", "About a film plot.", now, not_a_concern=True)
+    assert closed.status == "closed" and closed.outcome == "not_a_concern"
+    flags.close_flag(store, similar.id, "Alex", "Rang at once; crisis team informed.", now)
+    review = flags.flag_review(store)
+    assert (review.total.concern, review.total.not_a_concern, review.open, review.unjudged) == (2, 1, 1, 0)
+    assert review.total.precision == pytest.approx(2 / 3)
+    assert {k: (v.concern, v.reviewed) for k, v in review.by_layer.items()} == {"lexicon": (1, 2), "similarity": (1, 1)}
+    assert review.by_rule[("lexicon", "abuse.hits_me")].precision == 0.5
+    assert review.by_rule[("similarity", "suicide.goodbye")].precision == 1.0
+    assert ("lexicon", "suicide.want_to_die") not in review.by_rule          # still open: not reviewed
+    with pytest.raises(flags.FlagError, match="--note"):                     # not a concern still needs a note
+        flags.close_flag(store, open_one.id, "Sam", "", now, not_a_concern=True)
+
+
+def test_a_flag_without_a_layer_reads_as_the_lexicon(store, now):
+    """Flags raised before layers were recorded (migration 0007 marks them 'lexicon'); a tag without one too."""
+    _setup(store, now, contacts=False)
+    with store.session() as s:
+        conn = s.connection()
+        flag_id = flags.raise_flag(store, conn, None, None, "pantry", {"categories": ["suicide"],
+                                                                       "rules": ["suicide.kill_myself"]}, now)
+    assert flags.show_flag(store, flag_id).layer == "lexicon"
+
+
+@pytest.mark.parametrize("redacted", [True, False])
+def test_the_export_never_quotes_a_flagged_answer(store, now, redacted):
+    """Digest quotes and themes skip flagged answers (tests/test_digest_build.py); the answers export, redacted
+    or not, withholds their words and names the flag instead."""
+    from analysis.redact import redact
+
+    _setup(store, now, contacts=False)
+    _to_last_question(store, now)
+    _send(store, now, RISK)
+    _to_last_question(store, now, address="+447700900555")
+    _send(store, now, "the waiting times were long", address="+447700900555")
+    (f,) = flags.list_flags(store)
+    rows = list(admin.export_answers(store, "pantry", redact if redacted else None))
+    text = rows[0].index("text")
+    exported = "\n".join(",".join(r) for r in rows)
+    assert "want to be here" not in exported and "honestly" not in exported
+    assert [r[text] for r in rows if r[0] == str(f.answer_id)] == [f"[withheld: safeguarding flag #{f.id}]"]
+    assert any(r[text] == "the waiting times were long" for r in rows)

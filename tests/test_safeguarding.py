@@ -4,6 +4,7 @@ on; deployment lexicons (adding, replacing, a new language); and the errors a ch
 malformed lexicon file."""
 from __future__ import annotations
 
+import csv
 import dataclasses
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from analysis.safeguarding import (
     CATEGORIES,
+    LAYERS,
     SHIPPED_DIR,
     Hit,
     LexiconError,
@@ -18,6 +20,10 @@ from analysis.safeguarding import (
     load_lexicon,
     normalise,
 )
+
+
+DEV = Path(__file__).resolve().parent / "data" / "safeguarding" / "en_dev.csv"
+NO_HIT = Hit((), ())
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +131,12 @@ MUST_FLAG = [
     ("i feel trapped", "danger"),
     ("please call the police", "danger"),
     ("help me now", "danger"),
+    # exploitation
+    ("my son is being made to carry drugs", "exploitation"),
+    ("they took my passport", "exploitation"),
+    # destitution
+    ("sleeping rough and its freezing", "destitution"),
+    ("havent eaten in 3 days", "destitution"),
 ]
 
 # Ordinary feedback, including the idioms that share words with real risk.
@@ -205,6 +217,11 @@ MUST_NOT_FLAG = [
     "i had to wait three hours",
     "the heating was broken and it was freezing",
     "ill be there at 10",
+    # the idioms issue 12 names: hunger and pain as figures of speech
+    "this queue is killing me",
+    "I'm dying for a coffee",
+    "starving, when's lunch",
+    "the hall was freezing",
 ]
 
 # Hard cases: (answer, the category it gets or None, why it sits on that side). Recall comes first, so an
@@ -262,9 +279,22 @@ def test_tables_are_big_enough():
 
 
 def test_every_shipped_rule_has_an_example(sg):
-    """A rule nobody can show an answer for is a rule nobody has checked."""
-    matched = {r for answer, _ in MUST_FLAG for r in sg.check(answer, "en").rules}
-    assert set(sg.lexicon("en").rules) - matched == set()
+    """A rule nobody can show an answer for is a rule nobody has checked: every rule matches an answer of
+    this file's table or of the dev table (tests/data/safeguarding/en_dev.csv)."""
+    dev = [r["text"] for r in csv.DictReader(DEV.open(encoding="utf-8")) if r["label"] == "flag"]
+    lexicon = sg.lexicon("en")
+    matched = {r for answer in [a for a, _ in MUST_FLAG] + dev for r in (lexicon.check(answer) or NO_HIT).rules}
+    assert set(lexicon.rules) - matched == set()
+
+
+def test_every_shipped_rule_names_its_source_and_has_examples(sg):
+    """Each English rule says which published guidance it comes from, and gives the similarity layer answers
+    in people's words."""
+    lexicon = sg.lexicon("en")
+    assert set(lexicon.sources) == set(lexicon.rules)
+    assert all(len(s) > 10 and "," in s for s in lexicon.sources.values())
+    assert set(lexicon.examples) == set(lexicon.rules)
+    assert len(lexicon.ordinary) >= 50
 
 
 def test_an_idiom_does_not_hide_a_risk_in_the_same_answer(sg):
@@ -281,7 +311,8 @@ def test_several_categories_are_sorted(sg):
 @pytest.mark.parametrize("answer,_", MUST_FLAG)
 def test_hit_carries_no_text_of_the_answer(sg, answer, _):
     hit = sg.check(answer, "en")
-    assert [f.name for f in dataclasses.fields(Hit)] == ["categories", "rules"]
+    assert [f.name for f in dataclasses.fields(Hit)] == ["categories", "rules", "layer", "score"]
+    assert hit.layer in LAYERS and (hit.score is None) == (hit.layer == "lexicon")
     assert set(hit.categories) <= set(CATEGORIES)
     assert set(hit.rules) <= set(sg.lexicon("en").rules)
     for value in (*hit.categories, *hit.rules):
@@ -337,8 +368,8 @@ def test_extra_lexicon_adds_rules_phrases_and_idioms(tmp_path):
     write(tmp_path, "en.yaml", """\
 risks:
   danger:
-    county_lines:                       # a new rule, using a words list from the shipped file
-      - (run/running/ran) [a] (line/lines/county lines) for (him/her/them/<partner>)
+    hurts_pets:                         # a new rule, using a words list from the shipped file
+      - <partner> (hurts/kicks/kicked/hurt/kills/killed) my (dog/cat/pet)
   suicide:
     want_to_die:                        # more phrases for a shipped rule
       - (check/checking) out for good
@@ -347,14 +378,14 @@ not_a_risk:
 """)
     sg = Safeguarding(extra_dir=tmp_path)
     shipped = Safeguarding()
-    assert sg.check("they make me run county lines for them", "en").rules == ("danger.county_lines",)
+    assert sg.check("my boyfriend kicked my dog", "en").rules == ("danger.hurts_pets",)
     assert sg.check("im checking out for good", "en").rules == ("suicide.want_to_die",)
     assert shipped.check("im checking out for good", "en") is None
     # a local idiom stops flagging; the shipped phrases still work
     assert shipped.check("i could kill him for forgetting my birthday", "en") is not None
     assert sg.check("i could kill him for forgetting my birthday", "en") is None
     assert sg.check("kil myself", "en").rules == ("suicide.kill_myself",)
-    assert set(sg.lexicon("en").rules) == set(shipped.lexicon("en").rules) | {"danger.county_lines"}
+    assert set(sg.lexicon("en").rules) == set(shipped.lexicon("en").rules) | {"danger.hurts_pets"}
 
 
 def test_extra_lexicon_can_replace_the_shipped_one(tmp_path):
@@ -429,6 +460,16 @@ MALFORMED = [
     ("fr.yaml", "language: en\n" + RULE + "he hit me\n", "language", "file is named fr.yaml"),
     ("lexicon.yaml", RULE + "he hit me\n", "language", "not a language code"),
     ("en.yaml", "not_a_risk:\n  - the wait killed me\n  - 7\n  - null\n" + RULE + "x\n", "not_a_risk[3]", "is empty"),
+    # rules written as mappings (source, phrases, examples) and the ordinary answers
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      sorce: Refuge\n      phrases: [he hit me]\n", "risks.abuse.x.sorce",
+     "did you mean 'source'"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      source: Refuge, Coercive control\n", "risks.abuse.x", "has no `phrases:`"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      source: ''\n      phrases: [he hit me]\n", "risks.abuse.x.source",
+     "organisation and page title"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      phrases: [he hit me]\n      examples: ['!!!']\n", "risks.abuse.x.examples[1]",
+     "not a sentence"),
+    ("en.yaml", "risks:\n  abuse:\n    x:\n      phrases: [(he hit me]\n", "risks.abuse.x.phrases[1]", "never closed"),
+    ("en.yaml", "ordinary: []\n" + RULE + "x\n", "ordinary", "expected a list of example answers"),
 ]
 
 
@@ -440,3 +481,43 @@ def test_malformed_lexicon(tmp_path, name, content, key, problem):
     assert (e.value.path, e.value.key) == (path, key)
     assert problem in e.value.problem
     assert str(e.value).startswith(f"{path}: {key}: ")
+
+
+# --- the similarity layer (issue 12) ---------------------------------------------------------------------------
+def test_the_similarity_layer_flags_a_paraphrase_no_phrase_lists(sg):
+    lexicon_only = Safeguarding(similarity=False)
+    answer = "you wont hear from me again after tonight"
+    assert lexicon_only.check(answer, "en") is None
+    hit = sg.check(answer, "en")
+    assert hit.layer == "similarity" and hit.rules == ("suicide.goodbye",) and hit.categories == ("suicide",)
+    assert 0.28 <= hit.score <= 1
+
+
+def test_the_lexicon_reads_first_so_a_flag_has_one_layer(sg):
+    hit = sg.check("i want to kill myself", "en")
+    assert (hit.layer, hit.score) == ("lexicon", None)
+
+
+@pytest.mark.parametrize("answer", ["the wait killed me", "I'm dying for a coffee", "this queue is killing me",
+                                    "starving, when's lunch", "no thanks", "came with my neighbour",
+                                    "the hall was freezing but the soup was hot"])
+def test_idioms_and_short_answers_do_not_flag_with_both_layers(sg, answer):
+    assert sg.check(answer, "en") is None
+
+
+@pytest.mark.parametrize("answer", ["haven't eaten in 3 days", "I'm not going to kill myself",
+                                    "my friend said she's going to kill herself"])
+def test_hunger_negation_and_reported_speech_still_flag(sg, answer):
+    assert sg.check(answer, "en") is not None
+
+
+def test_which_layers_are_active_is_said_in_words(sg, tmp_path):
+    assert sg.layers() == {"en": ("lexicon", "similarity"), "es": ("lexicon",)}
+    assert sg.describe() == "safeguarding layers: lexicon (en, es) + similarity (en)"
+    off = Safeguarding(similarity=False)
+    assert off.similarity("en") is None and off.layers()["en"] == ("lexicon",)
+    assert off.describe() == "safeguarding layers: lexicon (en, es); similarity layer off (lexicon only)"
+    # a deployment's own language with a few examples: too few for a similarity layer, so lexicon only
+    write(tmp_path, "pt.yaml", "risks:\n  suicide:\n    x:\n      source: CVV, Sinais\n      phrases: [quero morrer]\n"
+                               "      examples: [quero morrer]\n")
+    assert Safeguarding(extra_dir=tmp_path).layers()["pt"] == ("lexicon",)

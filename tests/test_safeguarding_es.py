@@ -131,6 +131,14 @@ MUST_FLAG = [
     ("socorro", "danger"),
     ("temo por mi vida", "danger"),
     ("ayudenme ya", "danger"),
+    # exploitation
+    ("a mi hijo lo obligan a vender droga", "exploitation"),
+    ("nos quitaron los pasaportes y no podemos irnos", "exploitation"),
+    ("trabajo sin cobrar para pagar la deuda del viaje", "exploitation"),
+    # destitution
+    ("duermo en la calle desde el lunes", "destitution"),
+    ("no tengo donde dormir esta noche", "destitution"),
+    ("no he comido en dias", "destitution"),
 ]
 
 # Ordinary feedback, including the idioms that share words with real risk.

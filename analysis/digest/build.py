@@ -376,9 +376,11 @@ def _themes(conn, survey_id, bounds, cutoff, org_filter, lang):
     wk = _buckets(A.c.answered_at, back)
     aliases = aliases_for(conn, survey_id, cutoff)
     counters = [ThemeCounter(lang, aliases=aliases) for _ in back]
+    # A theme's label is words people wrote: never from a flagged answer, like quotes.
+    flagged = select(F.c.answer_id).where(F.c.answer_id.is_not(None))
     rows = conn.execute(select(wk, A.c.raw_text).where(
         A.c.survey_id == survey_id, A.c.answered_at >= back[-1][0], A.c.answered_at < back[0][1],
-        A.c.answered_at < cutoff, m.free_text_answers(), *org_filter).order_by(A.c.id))
+        A.c.answered_at < cutoff, m.free_text_answers(), A.c.id.not_in(flagged), *org_filter).order_by(A.c.id))
     for w, text in rows:
         if w >= 0:
             counters[w].add(text)
