@@ -34,11 +34,17 @@ def main() -> int:
 
     from bot.channel import TelegramChannel
     from surveys.channels import register
-    from surveys.store import Store
+    from surveys.store import DatabaseUnavailable, Store
 
+    store = Store(settings)
+    try:
+        store.check()  # at start, in one line: not on the first update, as a traceback
+    except DatabaseUnavailable as exc:
+        print(f"chorus bot: {exc}", file=sys.stderr)
+        return 1
     channel = TelegramChannel.from_settings(settings)
     register(channel)
-    return run_polling(settings, Store(settings), channel)
+    return run_polling(settings, store, channel)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,25 @@ def _store():
         raise click.ClickException(f"configuration: {exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ChorusGroup(click.Group):
+    """Every command runs inside this: a configuration or database problem (not set up, unreachable, a bad
+    setting) becomes one line and exit status 1 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - explained, or re-raised as it is
+            from config.startup import explain
+
+            line = explain(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
+
+
+@click.group(cls=_ChorusGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Chorus: scheduled feedback conversations by SMS and Telegram, and a weekly user-voice digest."""
     from config.logs import configure_logging

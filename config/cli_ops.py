@@ -21,6 +21,16 @@ def _store():
     return store()
 
 
+def _ready_store():
+    """The store for a long-running process, checked first: a database that does not answer or is not set up
+    stops it at start with one line (see config/startup.py), not on its first message."""
+    from config.startup import check_ready
+
+    store = _store()
+    check_ready(store)
+    return store
+
+
 @click.group()
 def waves() -> None:
     """Scheduled and manual waves of a survey."""
@@ -104,7 +114,7 @@ def worker() -> None:
     """Send queued messages (invitations, reminders, alerts) at each channel's rate."""
     from config.worker import run
 
-    run(_store())
+    run(_ready_store())
 
 
 @click.command("clock")
@@ -112,6 +122,7 @@ def clock() -> None:
     """Run the scheduler: due waves, reminders, expiry. Safe to run twice (one leads)."""
     from config.clock import main
 
+    _ready_store().dispose()
     main()
 
 
@@ -134,7 +145,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     from config.clock import scheduler
     from config.worker import run as run_worker
 
-    store = _store()
+    store = _ready_store()
     stop = threading.Event()
     server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
     threads = [threading.Thread(target=server.serve_forever, name="web", daemon=True),
