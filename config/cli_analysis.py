@@ -18,6 +18,13 @@ def _store():
     return store()
 
 
+def _known(store, survey_id=None, org_code=None):
+    from config.cli import _known as known
+
+    known(store, survey_id, org_code)
+    return store
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -61,7 +68,7 @@ def analysis_accuracy(survey_id, since) -> None:
     """How often the machine's label agrees with the labels people set."""
     from analysis.corrections import LABELS, accuracy, coverage
 
-    store = _store()
+    store = _known(_store(), survey_id)
     since_at = _date(since)
     result = accuracy(store, survey_id, since_at)
     cov = coverage(store, since_at, None, survey_id)
@@ -95,7 +102,7 @@ def analysis_retag(since, survey_id, batch, fresh) -> None:
     options: it resumes after the last finished batch."""
     from analysis.retag import retag
 
-    store = _store()
+    store = _known(_store(), survey_id)
     since_at = _date(since)
     bar = None
     last = [0]
@@ -135,7 +142,7 @@ def themes_list(survey_id, week, weeks_back, limit) -> None:
     from analysis.theme_report import themes_for_week
     from analysis.weeks import WeekError, parse_week, week_label, week_of
 
-    store = _store()
+    store = _known(_store(), survey_id)
     tz = store.settings.default_timezone
     try:
         year, number = parse_week(week) if week else week_of(_now(), tz)
@@ -160,7 +167,7 @@ def themes_merge(keys, name, survey_id, by) -> None:
     from analysis.theme_report import ThemeError, set_alias
 
     try:
-        done = set_alias(_store(), keys, name, survey_id, by, _now())
+        done = set_alias(_known(_store(), survey_id), keys, name, survey_id, by, _now())
     except ThemeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{', '.join(done)} now count as '{name}'" + (f" in {survey_id}" if survey_id else ""))
@@ -176,7 +183,7 @@ def themes_rename(key, name, survey_id, by) -> None:
     from analysis.theme_report import ThemeError, set_alias
 
     try:
-        set_alias(_store(), [key], name, survey_id, by, _now())
+        set_alias(_known(_store(), survey_id), [key], name, survey_id, by, _now())
     except ThemeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"'{key}' is now shown as '{name}'" + (f" in {survey_id}" if survey_id else ""))
@@ -201,7 +208,7 @@ def themes_unalias(key, survey_id) -> None:
     """Undo a merge or rename for KEY."""
     from analysis.theme_report import remove_alias
 
-    if not remove_alias(_store(), key, survey_id):
+    if not remove_alias(_known(_store(), survey_id), key, survey_id):
         raise click.ClickException(f"no merge or rename for {key!r}" + (f" in {survey_id}" if survey_id else ""))
     click.echo(f"'{key}' is counted under its own name again")
 
@@ -227,7 +234,7 @@ def flags_list(include_closed, org_code) -> None:
     """Open flags (no answer text here: `flags show ID` for that)."""
     from surveys.flags import list_flags
 
-    rows = list_flags(_store(), include_closed, org_code)
+    rows = list_flags(_known(_store(), org_code=org_code), include_closed, org_code)
     if not rows:
         click.echo("no open flags" if not include_closed else "no flags")
     for f in rows:
@@ -356,6 +363,7 @@ def _build(store, week, org_code, cutoff, out):
     from analysis.digest.archive import build_and_archive
     from analysis.digest.deliver import options
 
+    _known(store, org_code=org_code)
     year, number = _week_arg(store, week)
     try:
         return build_and_archive(store, options(store, year, number, org_code, _date(cutoff)), _now(),

@@ -21,6 +21,12 @@ def _store():
     return store()
 
 
+def _known(store, survey_id=None, org_code=None) -> None:
+    from config.cli import _known as known
+
+    known(store, survey_id, org_code)
+
+
 def _ready_store():
     """The store for a long-running process, checked first: a database that does not answer or is not set up
     stops it at start with one line (see config/startup.py), not on its first message."""
@@ -47,6 +53,7 @@ def waves_list(survey_id, limit) -> None:
     from surveys.waves import wave_counts
 
     store = _store()
+    _known(store, survey_id)
     with store.read() as conn:
         q = select(m.Wave.id, m.Wave.survey_id, m.Wave.scheduled_for, m.Wave.kind, m.Wave.status) \
             .order_by(m.Wave.scheduled_for.desc()).limit(limit)
@@ -101,8 +108,10 @@ def waves_send_now(survey_id) -> None:
     """Make a wave of SURVEY_ID now, for its whole audience (quiet hours still apply per person)."""
     from surveys.waves import WaveError, send_now
 
+    store = _store()
+    _known(store, survey_id)
     try:
-        result = send_now(_store(), survey_id, _now())
+        result = send_now(store, survey_id, _now())
     except WaveError as exc:
         raise click.ClickException(str(exc)) from None
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items())) or "nobody"
@@ -146,6 +155,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     from config.worker import run as run_worker
 
     store = _ready_store()
+    _known(store, survey_id, org_code)
     stop = threading.Event()
     server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
     threads = [threading.Thread(target=server.serve_forever, name="web", daemon=True),
