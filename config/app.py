@@ -22,6 +22,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     """Build the web app. Channels mount only when configured: without Twilio credentials there is no
     /sms route, without TELEGRAM_WEBHOOK_URL no /telegram route, and nothing fails. Tests pass their own
     settings, store and clock."""
+    if settings is None and store is None:
+        # A process start (gunicorn, `flask run`): a bad setting or a database that is not reachable or not
+        # set up is one line and an exit, not a traceback on the first request.
+        from config.startup import ready_store_or_exit
+
+        store = ready_store_or_exit()
+        settings = store.settings
     configure_logging()
     settings = settings or load_settings()
     store = store or make_store(settings)

@@ -7,12 +7,11 @@ other process's, so answers received by polling are tagged and flagged the same 
 """
 from __future__ import annotations
 
-import logging
 import sys
 import threading
 
 from config.settings import Settings, SettingsError, load_settings
-from config.wiring import make_store
+from config.wiring import announce, make_store
 
 
 def polling_parts(settings: Settings):
@@ -20,7 +19,11 @@ def polling_parts(settings: Settings):
     from bot.channel import TelegramChannel
     from surveys.channels import register
 
+    from config.startup import check_ready
+
     store = make_store(settings)
+    check_ready(store)  # at start, in one line: not on the first update, as a traceback
+    announce(store)
     channel = TelegramChannel.from_settings(settings)
     register(channel)
     return store, channel
@@ -32,7 +35,9 @@ def main(stop_when: threading.Event | None = None) -> int:
     except SettingsError as exc:
         print(f"configuration: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from config.logs import configure_logging
+
+    configure_logging(settings.log_level)
     if not settings.telegram_enabled:
         print("TELEGRAM_BOT_TOKEN is not set, so there is no Telegram bot to run. Create a bot with @BotFather "
               "and set the token (see README, 'Telegram').")
@@ -42,11 +47,16 @@ def main(stop_when: threading.Event | None = None) -> int:
 
     if settings.telegram_webhook_url:
         return register_webhook(settings)
+    from surveys.store import DatabaseUnavailable
+
     try:
         store, channel = polling_parts(settings)
     except SettingsError as exc:
         print(f"configuration: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailable as exc:
+        print(f"chorus bot: {exc}", file=sys.stderr)
+        return 1
     return run_polling(settings, store, channel, stop_when=stop_when)
 
 

@@ -27,7 +27,39 @@ def _store():
         raise click.ClickException(f"configuration: {exc}") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _ChorusGroup(click.Group):
+    """Every command runs inside this: a configuration or database problem (not set up, unreachable, a bad
+    setting) becomes one line and exit status 1 instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - explained, or re-raised as it is
+            from config.startup import explain
+
+            line = explain(exc)
+            if line is None:
+                raise
+            raise click.ClickException(line) from None
+
+
+def _known(store, survey_id: str | None = None, org_code: str | None = None) -> None:
+    """Ids given on the command line must name something: an unknown one is an error with a did-you-mean,
+    before the command does anything (rather than an empty result that looks like "nothing happened")."""
+    from surveys.admin import AdminError, find_organisation, require_survey
+
+    try:
+        if survey_id is not None:
+            require_survey(store, survey_id)
+        if org_code is not None:
+            find_organisation(store, org_code)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_ChorusGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Chorus: scheduled feedback conversations by SMS and Telegram, and a weekly user-voice digest."""
     from config.logs import configure_logging
@@ -139,7 +171,7 @@ def orgs_add(name, code, tz, language, welcome_survey, exist_ok) -> None:
     except AdminError as exc:
         if exist_ok:
             try:
-                if find_organisation(store, code).name == name:
+                if find_organisation(store, code).name.casefold() == name.strip().casefold():
                     click.echo(f"{name}: already present")
                     return
             except AdminError:
@@ -215,20 +247,22 @@ def participants() -> None:
 @click.option("--tag", "tags", multiple=True, help="A tag or cohort (repeatable).")
 def participants_add(address, org_code, channel, language, tags) -> None:
     """Enrol ADDRESS for an organisation. Consent is asked before their first survey."""
-    from surveys.admin import AdminError, add_participant
+    from surveys.admin import CREATED, UPDATED, AdminError, enrol_participant
 
     try:
-        add_participant(_store(), channel, address, org_code, _now(), language, tags)
+        _, outcome = enrol_participant(_store(), channel, address, org_code, _now(), language, tags)
     except AdminError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("enrolled; consent pending (asked before the first survey)")
+    click.echo({CREATED: "enrolled; consent pending (asked before the first survey)",
+                UPDATED: "already enrolled; language or tags updated"}.get(outcome, "already enrolled; nothing changed"))
 
 
 @participants.command("import")
 @click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
 def participants_import(csv_file) -> None:
-    """Import participants from CSV (columns: channel, address, organisation, language, tags). All or
-    nothing: if any row is bad, nothing is imported and every bad row is listed."""
+    """Import participants from CSV (columns: channel, address, organisation, language, tags). Each row is
+    created, updated (already enrolled: language or tags changed), unchanged or rejected. All or nothing:
+    if any row is rejected, nothing is imported and every rejected row is listed."""
     from surveys.admin import import_participants
 
     text = csv_file.read()
@@ -236,10 +270,12 @@ def participants_import(csv_file) -> None:
     with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
         report = import_participants(_store(), text, _now(), progress=bar.update)
     for line, reason in report.errors:
-        click.echo(f"{getattr(csv_file, 'name', 'csv')}: line {line}: {reason}", err=True)
-    if report.errors:
-        raise click.ClickException(f"{len(report.errors)} bad row(s); nothing was imported")
-    click.echo(f"imported {report.added} participant(s); consent pending for each")
+        click.echo(f"{getattr(csv_file, 'name', 'csv')}: line {line}: rejected: {reason}", err=True)
+    if not report.imported:
+        raise click.ClickException(f"nothing was imported: {report.rejected} rejected (without them: {report.created} "
+                                   f"created, {report.updated} updated, {report.unchanged} unchanged); fix the "
+                                   "rejected rows and run it again")
+    click.echo(f"imported: {report.summary()}" + ("; consent pending for each one created" if report.created else ""))
 
 
 # ---- chat ------------------------------------------------------------------------------------------
@@ -248,13 +284,15 @@ def participants_import(csv_file) -> None:
 @click.option("--survey", "survey_id", default=None, help="Start this survey for you first.")
 @click.option("--org", "org_code", default=None, help="Enrol you with this organisation first (consent pending).")
 def chat(address, survey_id, org_code, store=None) -> None:
-    """Talk to Chorus in the terminal through the real service on the "local" channel. With piped
-    input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
+    """Talk to Chorus in the terminal through the real service on the "local" channel. Leave with Ctrl-D or
+    /quit (never sent); `quit` or `exit` asks first, since a participant texting them means something. With
+    piped input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
     from surveys.admin import AdminError, add_participant, find_contact
     from surveys.render import render_plain
     from surveys.service import InboundMessage, ServiceError, handle_inbound, pending_prompts, start_conversation
 
     store = store or _store()    # `chorus run --chat` passes the store its other parts use
+    _known(store, survey_id, org_code)
     interactive = sys.stdin.isatty()
 
     def show(replies) -> None:
@@ -275,15 +313,57 @@ def chat(address, survey_id, org_code, store=None) -> None:
         except ServiceError as exc:
             click.echo(f"(not starting {survey_id}: {exc})", err=True)
             show(pending_prompts(store, contact))
-    if interactive:
-        click.echo("(type your replies; HELP for options, Ctrl-D to leave)", err=True)
+    if not interactive:
+        for line in sys.stdin:  # piped: every line is a message, except /quit and /exit
+            if line.strip().lower() in LEAVE:
+                break
+            show(handle_inbound(store, InboundMessage("local", address, f"local-{uuid.uuid4().hex}",
+                                                      line.rstrip("\n")), _now()).replies)
+        return
+    from config.terminal import output_above_prompt, prompting
+
+    try:
+        import readline  # noqa: F401 - line editing and history for input(), and the typed text to redraw
+    except ImportError:
+        pass
+    click.echo("(type your replies; HELP for options. To leave: Ctrl-D or /quit, which is never sent)", err=True)
+    with output_above_prompt():  # log lines from other threads (chorus run) print above the prompt, not into it
+        while True:
+            try:
+                with prompting("> "):
+                    line = input("> ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if line.strip().lower() in LEAVE or (line.strip().lower() in QUIT_WORDS and _confirm_leave(line.strip())):
+                break
+            msg = InboundMessage("local", address, f"local-{uuid.uuid4().hex}", line)
+            show(handle_inbound(store, msg, _now()).replies)
+
+
+LEAVE = ("/quit", "/exit")
+QUIT_WORDS = ("quit", "exit")  # what people type to leave a terminal program
+
+
+def _confirm_leave(word: str) -> bool:
+    """`quit` or `exit` typed in the terminal chat: the person most likely wants to leave, but over SMS the
+    same word is a participant's message ('quit' means STOP), so ask rather than guess either way."""
+    from config.terminal import prompting
+    from surveys.parsing import match_keyword
+
+    meaning = match_keyword(word)
+    effect = (f"Chorus reads it as {meaning}" + (", opting you out of everything" if meaning == "STOP" else "")
+              if meaning else "Chorus reads it as a reply")
+    click.echo(f"(sent as a message, '{word}' is what a participant texts: {effect}.)", err=True)
     while True:
         try:
-            line = input("> " if interactive else "")
+            with prompting("Leave the chat? [Y/n, n sends it] "):
+                answer = input("Leave the chat? [Y/n, n sends it] ").strip().lower()
         except (EOFError, KeyboardInterrupt):
-            break
-        msg = InboundMessage("local", address, f"local-{uuid.uuid4().hex}", line)
-        show(handle_inbound(store, msg, _now()).replies)
+            return True
+        if answer in ("", "y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
 
 
 # ---- export ----------------------------------------------------------------------------------------
@@ -304,8 +384,10 @@ def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
     from analysis.redact import redact
     from surveys.admin import export_answers, keep_words
 
+    store = _store()
+    _known(store, survey_id)
     writer = csv.writer(out)
-    for row in export_answers(_store(), survey_id, redact=keep_words if no_redact else redact):
+    for row in export_answers(store, survey_id, redact=keep_words if no_redact else redact):
         writer.writerow(row)
 
 

@@ -38,6 +38,13 @@ def _store():
     return store()
 
 
+def _known(store, survey_id=None, org_code=None):
+    from config.cli import _known as known
+
+    known(store, survey_id, org_code)
+    return store
+
+
 def _date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -82,7 +89,7 @@ def analysis_accuracy(survey_id, since) -> None:
     per layer and rule); how often the machine's sentiment label agrees with the labels people set."""
     from analysis.corrections import LABELS, accuracy, coverage
 
-    store = _store()
+    store = _known(_store(), survey_id)
     since_at = _date(since)
     _safeguarding_review(store, since_at)
     result = accuracy(store, survey_id, since_at)
@@ -138,7 +145,7 @@ def analysis_retag(since, survey_id, batch, fresh) -> None:
     options: it resumes after the last finished batch."""
     from analysis.retag import retag
 
-    store = _store()
+    store = _known(_store(), survey_id)
     since_at = _date(since)
     bar = None
     last = [0]
@@ -178,7 +185,7 @@ def themes_list(survey_id, week, weeks_back, limit) -> None:
     from analysis.theme_report import themes_for_week
     from analysis.weeks import week_label
 
-    store = _store()
+    store = _known(_store(), survey_id)
     tz = store.settings.default_timezone
     year, number = _week(store, week)
     trends = themes_for_week(store, survey_id, year, number, tz=tz, weeks_back=weeks_back, limit=limit)
@@ -200,7 +207,7 @@ def themes_merge(keys, name, survey_id, by) -> None:
     from analysis.theme_report import ThemeError, set_alias
 
     try:
-        done = set_alias(_store(), keys, name, survey_id, by, _now())
+        done = set_alias(_known(_store(), survey_id), keys, name, survey_id, by, _now())
     except ThemeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{', '.join(done)} now count as '{name}'" + (f" in {survey_id}" if survey_id else ""))
@@ -216,7 +223,7 @@ def themes_rename(key, name, survey_id, by) -> None:
     from analysis.theme_report import ThemeError, set_alias
 
     try:
-        set_alias(_store(), [key], name, survey_id, by, _now())
+        set_alias(_known(_store(), survey_id), [key], name, survey_id, by, _now())
     except ThemeError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"'{key}' is now shown as '{name}'" + (f" in {survey_id}" if survey_id else ""))
@@ -241,7 +248,7 @@ def themes_unalias(key, survey_id) -> None:
     """Undo a merge or rename for KEY."""
     from analysis.theme_report import remove_alias
 
-    if not remove_alias(_store(), key, survey_id):
+    if not remove_alias(_known(_store(), survey_id), key, survey_id):
         raise click.ClickException(f"no merge or rename for {key!r}" + (f" in {survey_id}" if survey_id else ""))
     click.echo(f"'{key}' is counted under its own name again")
 
@@ -277,7 +284,7 @@ def flags_list(include_closed, org_code) -> None:
     """Open flags (no answer text here: `flags show ID` for that)."""
     from surveys.flags import list_flags
 
-    store = _store()
+    store = _known(_store(), org_code=org_code)
     _warn_no_contact(store)
     rows = list_flags(store, include_closed, org_code)
     if not rows:
@@ -402,6 +409,7 @@ def _build(store, week, org_code, cutoff, out):
     from analysis.digest.archive import build_and_archive
     from analysis.digest.deliver import options
 
+    _known(store, org_code=org_code)
     year, number = _week(store, week)
     try:
         return build_and_archive(store, options(store, year, number, org_code, _date(cutoff)), _now(),

@@ -43,6 +43,22 @@ def _failure(reason: str, wave_id: int) -> str:
     return reason
 
 
+def _known(store, survey_id=None, org_code=None) -> None:
+    from config.cli import _known as known
+
+    known(store, survey_id, org_code)
+
+
+def _ready_store():
+    """The store for a long-running process, checked first: a database that does not answer or is not set up
+    stops it at start with one line (see config/startup.py), not on its first message."""
+    from config.startup import check_ready
+
+    store = _store()
+    check_ready(store)
+    return store
+
+
 @click.group()
 def waves() -> None:
     """Scheduled and manual waves of a survey."""
@@ -59,6 +75,7 @@ def waves_list(survey_id, limit) -> None:
     from surveys.waves import wave_counts
 
     store = _store()
+    _known(store, survey_id)
     with store.read() as conn:
         q = select(m.Wave.id, m.Wave.survey_id, m.Wave.scheduled_for, m.Wave.kind, m.Wave.status) \
             .order_by(m.Wave.scheduled_for.desc()).limit(limit)
@@ -123,6 +140,7 @@ def waves_send_now(survey_id) -> None:
     from surveys.waves import WaveError, send_now, wave_holds
 
     store, now = _store(), _now()
+    _known(store, survey_id)
     try:
         result = send_now(store, survey_id, now)
     except WaveError as exc:
@@ -182,6 +200,7 @@ def clock() -> None:
     """Run the scheduler: due waves, reminders, expiry. Safe to run twice (one leads)."""
     from config.clock import main
 
+    _ready_store().dispose()
     main()
 
 
@@ -205,7 +224,8 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
     from config.worker import describe_channels, make_worker
     from config.worker import run as run_worker
 
-    store = _store()
+    store = _ready_store()
+    _known(store, survey_id, org_code)
     stop = threading.Event()
     server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
     sender = make_worker(store)

@@ -55,10 +55,15 @@ def scheduler(db: Store, blocking: bool = True):
 
 
 def build(settings=None, blocking: bool = True):
-    """What `chorus clock` runs: the scheduler, on the store from the composition root (`config.wiring`)."""
-    from config.wiring import make_store
+    """What `chorus clock` runs: the scheduler, on the store from the composition root (`config.wiring`),
+    checked at start (see config/startup.py)."""
+    from config.startup import check_ready
+    from config.wiring import announce, make_store
 
-    return scheduler(make_store(settings), blocking)
+    store = make_store(settings)
+    check_ready(store)
+    announce(store)
+    return scheduler(store, blocking)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ class LocalChannel:
     name = "local"
 
     def __init__(self, out=None, quiet: bool = False):
-        self.out = out or sys.stdout
+        self.out = out  # None: sys.stdout as it is at each send (the terminal chat routes it above its prompt)
         self.quiet = quiet
         self.sent = 0
         self._lock = threading.Lock()
@@ -23,5 +23,5 @@ class LocalChannel:
             self.sent += 1
             if not self.quiet:
                 text = render_plain(message).replace("\n", "\n  | ")
-                print(f"[to {address}] {text}", file=self.out, flush=True)
+                print(f"[to {address}] {text}", file=self.out or sys.stdout, flush=True)
         return f"local-{uuid.uuid4().hex}"

@@ -6,6 +6,8 @@ import logging
 import os
 import re
 
+from config.settings import parse_log_level
+
 # International numbers (+44 7700 900123), national mobiles (07700 900123) and long digit runs; not
 # dates and times, which a looser pattern would also eat.
 _PHONE = re.compile(r"\+\d[\d\s().-]{7,}\d|\b0\d{3,4}\s?\d{3}\s?\d{3,4}\b|\b\d{10,15}\b")
@@ -24,11 +26,12 @@ def configure_logging(level: str | None = None) -> None:
     root = logging.getLogger()
     if getattr(root, "_chorus_configured", False):
         return
+    # Checked before anything is set up: logging itself would raise a bare ValueError on LOG_LEVEL=verbose.
+    level = parse_log_level(level or os.environ.get("LOG_LEVEL"))
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(MaskPhoneNumbers())
     root.addHandler(handler)
-    level = (level or os.environ.get("LOG_LEVEL", "INFO")).upper()
     root.setLevel(level)
     if level != "DEBUG":
         # Alembic narrates every plugin it loads; the CLI says what happened in its own words.

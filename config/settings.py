@@ -20,6 +20,39 @@ class SettingsError(ValueError):
     """A configuration variable has a value Chorus cannot use."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_log_level(raw: str | None) -> str:
+    """LOG_LEVEL, checked (logging itself would raise a bare ValueError on 'verbose')."""
+    level = (raw or "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {(raw or '').strip()!r}")
+    return level
+
+
+def _sqlite_folder(url: str, var_dir: Path, default_db: str) -> None:
+    """The folder of a SQLite database must exist: SQLite would otherwise create folders and an empty file
+    and then fail on the first query. Chorus's own folder (var/, or CHORUS_VAR_DIR) is created, so the
+    default works on a fresh clone; a DATABASE_URL pointing into a folder that does not exist is refused."""
+    from sqlalchemy.engine import make_url
+
+    if not url.startswith("sqlite"):
+        return
+    try:
+        database = make_url(url).database
+    except Exception:  # noqa: BLE001 - any unparsable URL is a configuration mistake
+        raise SettingsError("DATABASE_URL: not a valid database URL (like sqlite:///var/chorus.db)") from None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    if url == default_db:
+        var_dir.mkdir(parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        raise SettingsError(f"DATABASE_URL: the folder {str(folder)!r} for the SQLite database does not exist "
+                            "(create it, or correct the path)")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -207,12 +240,11 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"CHORUS_TIMEZONE: unknown timezone {tz!r} (use an IANA name such as Europe/London)") from None
-    level = (env.get("LOG_LEVEL") or "INFO").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    level = parse_log_level(env.get("LOG_LEVEL"))
     url = normalise_database_url(env.get("DATABASE_URL") or default_db)
     if not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL: only sqlite:/// and postgresql:// URLs are supported, got {url.split(':')[0]!r}")
+    _sqlite_folder(url, var_dir, default_db)
     public = (env.get("PUBLIC_BASE_URL") or "").strip().rstrip("/") or None
     if public and not (public.startswith("https://") or public.startswith("http://")):
         raise SettingsError(f"PUBLIC_BASE_URL: expected the https:// address Twilio and Telegram reach, got {public!r}")

@@ -19,6 +19,14 @@ def make_store(settings: Settings | None = None) -> Store:
         safeguarding = Safeguarding(settings.safeguarding_lexicon_dir)
     except LexiconError as exc:   # a broken lexicon stops the service at start, naming file, key and problem
         raise SettingsError(f"safeguarding lexicon: {exc}") from None
-    log.info(safeguarding.describe())    # which layers read which languages, said once per process
     tagger = AnswerAnalysis(SentimentTagger(make_analyzer(settings.sentiment_analyzer)), safeguarding)
     return Store(settings, tagger=tagger)
+
+
+def announce(store: Store) -> None:
+    """Said once when a long-running process starts (web, bot, worker, clock; `chorus run` prints it): which
+    safeguarding layers read which languages, so a deployment without the similarity layer knows it. Not in
+    one-off commands, whose output is their answer."""
+    safeguarding = getattr(store.tagger, "safeguarding", None)
+    if safeguarding is not None:
+        log.info(safeguarding.describe())

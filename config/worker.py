@@ -71,10 +71,15 @@ def make_worker(store: Store, worker_id: str | None = None) -> Worker:
 
 
 def build(settings: Settings | None = None) -> Worker:
-    """What `chorus worker` runs: a worker on the store from the composition root (`config.wiring`)."""
-    from config.wiring import make_store
+    """What `chorus worker` runs: a worker on the store from the composition root (`config.wiring`), checked
+    at start (a database that does not answer or is not set up stops it in one line, see config/startup.py)."""
+    from config.startup import check_ready
+    from config.wiring import announce, make_store
 
-    return make_worker(make_store(settings))
+    store = make_store(settings)
+    check_ready(store)
+    announce(store)
+    return make_worker(store)
 
 
 def main(stop: threading.Event | None = None) -> None:

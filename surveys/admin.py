@@ -5,9 +5,10 @@ Used by the CLI now and the staff console later. Not on the inbound hot path, so
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.definition import Survey as SurveyDefinition
+from surveys.messages import supported_languages
 from surveys.store import Store
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -25,6 +27,53 @@ CHANNELS = ("sms", "telegram", "local")
 
 class AdminError(ValueError):
     pass
+
+
+def unknown(kind: str, value: str, known: Iterable[str], hint: str = "") -> AdminError:
+    """'no survey 'weekly' (did you mean: weekly-checkin?)': the error for an id nothing has, with the
+    close matches, or what there is when nothing is close."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5) or \
+        [k for k in known if value.casefold() in k.casefold() or k.casefold() in value.casefold()][:3]
+    if close:
+        return AdminError(f"no {kind} {value!r} (did you mean: {', '.join(close)}?)")
+    if not known:
+        return AdminError(f"no {kind} {value!r}: there are none yet" + (f" ({hint})" if hint else ""))
+    listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return AdminError(f"no {kind} {value!r} (there are: {listed})")
+
+
+def require_survey(db: Store, survey_id: str) -> str:
+    """`survey_id` when a survey with that id is stored; AdminError with a did-you-mean otherwise."""
+    with db.session() as s:
+        if s.get(m.Survey, survey_id) is not None:
+            return survey_id
+        known = list(s.scalars(select(m.Survey.id)))
+    raise unknown("survey", survey_id, known, "chorus surveys load FILE")
+
+
+def known_languages(s) -> list[str]:
+    """The languages a contact may be given: those Chorus has its own texts in, and those any stored survey
+    declares (so a participant never gets a language nothing is written in)."""
+    known = set(supported_languages())
+    for (definition,) in s.execute(select(m.SurveyVersion.definition)
+                                   .join(m.Survey, m.Survey.current_version_id == m.SurveyVersion.id)):
+        known.update((definition or {}).get("languages") or ())
+    return sorted(known)
+
+
+def _language(s, raw: str | None) -> str | None:
+    """A language code as stored (the known spelling, e.g. 'es' for 'ES'), None when not given, AdminError
+    when neither Chorus nor a stored survey writes in it."""
+    if raw is None or not raw.strip():
+        return None
+    code = raw.strip().replace("_", "-")
+    known = known_languages(s)
+    for k in known:
+        if k.casefold() == code.casefold():
+            return k
+    raise AdminError(f"language {raw.strip()!r}: neither Chorus nor a loaded survey is written in it "
+                     f"(use one of {', '.join(known)}; a survey declaring it adds it)")
 
 
 # ---- organisations ---------------------------------------------------------------------------------
@@ -42,6 +91,15 @@ def add_organisation(db: Store, name: str, code: str, now: datetime, timezone: s
     with db.session() as s:
         if s.scalar(select(m.Organisation.id).where(m.Organisation.code_key == code.casefold())) is not None:
             raise AdminError(f"join code {code!r} is already used by another organisation")
+        # Two organisations with one name would be told apart only by their codes in every digest and list.
+        # Checked here rather than by a unique index: names are few and added by hand, and writes on SQLite
+        # are serialised (BEGIN IMMEDIATE).
+        for other_name, other_code in s.execute(select(m.Organisation.name, m.Organisation.code)):
+            if other_name.casefold() == name.strip().casefold():
+                raise AdminError(f"organisation name {name.strip()!r} is already used (join code {other_code})")
+        language = _language(s, language) or db.settings.default_language
+        if welcome_survey is not None and s.get(m.Survey, welcome_survey) is None:
+            raise unknown("survey", welcome_survey, s.scalars(select(m.Survey.id)), "chorus surveys load FILE")
         org = m.Organisation(name=name.strip(), code=code, code_key=code.casefold(), timezone=tz, language=language,
                              welcome_survey_id=welcome_survey, created_at=now)
         s.add(org)
@@ -51,9 +109,10 @@ def add_organisation(db: Store, name: str, code: str, now: datetime, timezone: s
 
 def find_organisation(db: Store, code: str) -> m.Organisation:
     with db.session() as s:
-        org = s.scalar(select(m.Organisation).where(m.Organisation.code_key == code.casefold()))
+        org = s.scalar(select(m.Organisation).where(m.Organisation.code_key == (code or "").casefold()))
         if org is None:
-            raise AdminError(f"no organisation with join code {code!r}")
+            raise unknown("organisation with join code", code, s.scalars(select(m.Organisation.code)),
+                          "chorus orgs add NAME --code CODE")
         return org
 
 
@@ -118,44 +177,89 @@ def list_surveys(db: Store) -> list[SurveySummary]:
 
 
 # ---- participants ----------------------------------------------------------------------------------
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
 def add_participant(db: Store, channel: str, address: str, org_code: str, now: datetime, language: str | None = None,
                     tags: Iterable[str] = (), source: str = "staff") -> int:
     """Enrol someone on staff's word: consent starts pending and is asked before their first survey."""
+    return enrol_participant(db, channel, address, org_code, now, language, tags, source)[0]
+
+
+def enrol_participant(db: Store, channel: str, address: str, org_code: str, now: datetime, language: str | None = None,
+                      tags: Iterable[str] = (), source: str = "staff") -> tuple[int, str]:
+    """add_participant, also saying what happened: CREATED (a new enrolment), UPDATED (already enrolled; the
+    language or tags given differ from the stored ones, which they replace) or UNCHANGED."""
+    tags = list(tags or ()) or None  # none given: an existing enrolment keeps its tags
     with db.session() as s:
-        return _add_participant(db, s, channel, address, org_code, now, language, list(tags), source)
+        return _add_participant(db, s, channel, address, org_code, now, language, tags, source)
 
 
-def _add_participant(db: Store, s, channel, address, org_code, now, language, tags, source) -> int:
+def _staff_address(db: Store, channel: str, raw: str) -> str:
     if channel not in CHANNELS:
         raise AdminError(f"channel {channel!r}: use one of {', '.join(CHANNELS)}")
     try:
-        address = normalise_address(channel, address)
+        return normalise_address(channel, raw, db.settings.sms_default_region, strict=True)
     except InvalidAddress as exc:
-        raise AdminError(f"address {address!r}: {exc}") from None
+        raise AdminError(f"address {raw!r}: {exc}") from None
+
+
+def _add_participant(db: Store, s, channel, address, org_code, now, language, tags, source) -> tuple[int, str]:
+    """`language` None leaves a contact's language as it is (new contacts get the organisation's); `tags` None
+    leaves an enrolment's tags as they are, otherwise they become exactly `tags`."""
+    address = _staff_address(db, channel, address)
     org = s.scalar(select(m.Organisation).where(m.Organisation.code_key == (org_code or "").casefold()))
     if org is None:
-        raise AdminError(f"organisation {org_code!r}: no organisation has this join code")
+        raise unknown("organisation with join code", org_code or "", s.scalars(select(m.Organisation.code)),
+                      "chorus orgs add NAME --code CODE")
+    language = _language(s, language)
+    tags = None if tags is None else sorted({t.strip() for t in tags if t.strip()})
     h = db.address_hash(channel, address)
+    changed = False
     contact = s.scalar(select(m.Contact).where(m.Contact.channel == channel, m.Contact.address_hash == h))
     if contact is None:
         contact = m.Contact(channel=channel, address=address, address_hash=h, language=language or org.language,
                             created_at=now)
         s.add(contact)
         s.flush()
-    elif contact.address is None:
-        contact.address = address
-    if s.scalar(select(m.Enrolment.id).where(m.Enrolment.contact_id == contact.id,
-                                             m.Enrolment.organisation_id == org.id)) is None:
+    else:
+        if contact.address is None:
+            contact.address, changed = address, True
+        if language is not None and contact.language != language:
+            contact.language, changed = language, True
+    enrolment = s.scalar(select(m.Enrolment).where(m.Enrolment.contact_id == contact.id,
+                                                   m.Enrolment.organisation_id == org.id))
+    if enrolment is None:
         s.add(m.Enrolment(contact_id=contact.id, organisation_id=org.id, consent_status="pending", source=source,
-                          tags=sorted(set(tags)), created_at=now))
+                          tags=tags or [], created_at=now))
         s.flush()
-    return contact.id
+        return contact.id, CREATED
+    if tags is not None and sorted(enrolment.tags or []) != tags:
+        enrolment.tags, changed = tags, True
+    return contact.id, UPDATED if changed else UNCHANGED
 
 
 @dataclass
 class ImportReport:
-    added: int
-    errors: list[tuple[int, str]]  # (line number, reason)
+    """Per row: created (a new enrolment), updated (already enrolled; language or tags changed), unchanged,
+    or rejected (`errors`: line number and reason). All or nothing: with any rejected row nothing is stored,
+    and the other counts say what the import would have done."""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.errors)
+
+    @property
+    def imported(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{self.rejected} rejected")
 
 
 IMPORT_COLUMNS = ("channel", "address", "organisation", "language", "tags")
@@ -163,42 +267,44 @@ IMPORT_COLUMNS = ("channel", "address", "organisation", "language", "tags")
 
 def import_participants(db: Store, text: str, now: datetime, progress: Callable[[int], None] | None = None) -> ImportReport:
     """Import a CSV with columns channel, address, organisation (join code) and optionally language and
-    tags (separated by ';'). All or nothing: any bad row means nothing is imported, and every bad row is
-    reported with its line number."""
+    tags (separated by ';'). A row for someone already enrolled updates their language (when given) and their
+    tags (when the file has a tags column) and is counted as updated or unchanged, so importing the same file
+    twice creates nothing the second time. All or nothing: any bad row means nothing is imported, and every
+    bad row is reported with its line number (a second row for the same number and organisation is one)."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("address", "organisation") if c not in (reader.fieldnames or [])]
     if missing:
-        return ImportReport(0, [(1, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")])
-    errors: list[tuple[int, str]] = []
-    added = 0
-    seen: set[tuple[str, str, str]] = set()
+        return ImportReport(errors=[(1, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")])
+    has_tags = "tags" in (reader.fieldnames or [])
+    report = ImportReport()
+    seen: dict[tuple[str, str, str], int] = {}
     try:
         with db.session() as s:
             for row in reader:
                 line = reader.line_num
                 channel = (row.get("channel") or "sms").strip().lower()
+                raw = row.get("address") or ""
+                org_code = (row.get("organisation") or "").strip()
                 try:
-                    raw = row.get("address") or ""
-                    try:
-                        key = (channel, normalise_address(channel, raw), (row.get("organisation") or "").casefold())
-                    except InvalidAddress as exc:
-                        raise AdminError(f"address {raw!r}: {exc}") from None
+                    key = (channel, _staff_address(db, channel, raw), org_code.casefold())
                     if key in seen:
-                        raise AdminError("duplicate of an earlier row")
-                    seen.add(key)
-                    tags = [t.strip() for t in (row.get("tags") or "").split(";") if t.strip()]
-                    _add_participant(db, s, channel, row.get("address") or "", (row.get("organisation") or "").strip(),
-                                     now, (row.get("language") or "").strip() or None, tags, "import")
-                    added += 1
+                        raise AdminError(f"same number as line {seen[key]}" if channel == "sms"
+                                         else f"same address as line {seen[key]}")
+                    seen[key] = line
+                    tags = [t for t in (row.get("tags") or "").split(";")] if has_tags else None
+                    # Every check comes before the first write, so a rejected row changes nothing.
+                    _, outcome = _add_participant(db, s, channel, raw, org_code, now,
+                                                  (row.get("language") or "").strip() or None, tags, "import")
+                    setattr(report, outcome, getattr(report, outcome) + 1)
                 except AdminError as exc:
-                    errors.append((line, str(exc)))
+                    report.errors.append((line, str(exc)))
                 if progress:
                     progress(1)
-            if errors:
+            if report.errors:
                 raise _Rollback()
     except _Rollback:
-        return ImportReport(0, errors)
-    return ImportReport(added, errors)
+        pass
+    return report
 
 
 class _Rollback(Exception):
@@ -207,7 +313,7 @@ class _Rollback(Exception):
 
 def find_contact(db: Store, channel: str, address: str) -> int | None:
     try:
-        address = normalise_address(channel, address)
+        address = normalise_address(channel, address, db.settings.sms_default_region)
     except InvalidAddress:
         return None
     h = db.address_hash(channel, address)

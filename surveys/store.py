@@ -12,7 +12,6 @@ import hmac
 import sqlite3
 import threading
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Protocol
 
 from sqlalchemy import Connection, create_engine, event, select
@@ -36,9 +35,9 @@ def make_engine(url: str, echo: bool = False, background_checkpoints: bool = Fal
     """An engine for `url`. For long-running SQLite processes, `background_checkpoints` moves WAL
     checkpoints off the request path (see _Checkpointer)."""
     if url.startswith("sqlite"):
+        # No folder is made here: settings refuse a SQLite path whose folder does not exist (and create
+        # Chorus's own var/), because SQLite would otherwise make an empty file and fail on the first query.
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
         _configure_sqlite(engine, background_checkpoints)
         if background_checkpoints and path and path != ":memory:":
@@ -99,6 +98,65 @@ def _configure_sqlite(engine: Engine, background_checkpoints: bool = False) -> N
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be used as it is: not reachable, or not set up. The message is one line for people
+    and never carries the password from DATABASE_URL."""
+
+
+# SQLSTATEs (PostgreSQL) and SQLite messages that mean "the schema is missing or older than this code".
+_NOT_MIGRATED_PG = {"42P01": "table", "42703": "column"}  # undefined_table, undefined_column
+_NOT_MIGRATED_SQLITE = ("no such table", "no such column", "has no column named")
+
+
+def where(url: str) -> str:
+    """Where a database URL points, without user name or password: `host:port/name`, or the SQLite path."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # noqa: BLE001 - an unparsable URL: say nothing that could hold a secret
+        return "the configured database"
+    if u.drivername.startswith("sqlite"):
+        return u.database or ":memory:"
+    return f"{u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}"
+
+
+def describe_database_error(exc: BaseException, url: str) -> str | None:
+    """One line saying what is wrong with the database, for a SQLAlchemy error met at start or by a command;
+    None when `exc` is not about the database being unreachable or not set up (a bug, then: let it show)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return None
+    orig = exc.orig
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else orig.__class__.__name__
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in _NOT_MIGRATED_PG or any(p in message for p in _NOT_MIGRATED_SQLITE):
+        if "column" in message or _NOT_MIGRATED_PG.get(sqlstate) == "column":
+            return "the database was set up by an older version of Chorus: run chorus db upgrade"
+        return "the database is not set up: run chorus db upgrade"
+    if isinstance(orig, sqlite3.Error) and "unable to open database file" in message:
+        return f"cannot open the SQLite database {where(url)} (check DATABASE_URL and the folder's permissions)"
+    # psycopg: no SQLSTATE when the server never answered; class 08 (connection), 28 (authentication) and
+    # 3D000 (no such database) when it answered "no".
+    if url.startswith("postgresql") and (sqlstate is None or sqlstate[:2] in ("08", "28") or sqlstate == "3D000"):
+        reason = _connect_reason(message)
+        return f"cannot connect to the database at {where(url)} ({reason}; check DATABASE_URL)"
+    return None
+
+
+def _connect_reason(message: str) -> str:
+    low = message.lower()
+    for needle, reason in (("connection refused", "connection refused"), ("timeout", "timed out"),
+                           ("timed out", "timed out"), ("password authentication failed", "password authentication failed"),
+                           ("does not exist", "no such database or user"), ("could not translate host name", "unknown host"),
+                           ("name or service not known", "unknown host"), ("no route to host", "no route to host"),
+                           ("no password supplied", "a password is needed")):
+        if needle in low:
+            return reason
+    return "the server did not accept the connection"
+
+
 class Store:
     """What the service functions are given as `db`: the engine, the address-hash key, the tagger, and a
     cache of survey versions (immutable, so caching them is always safe)."""
@@ -153,6 +211,20 @@ class Store:
             with Session(bind=conn, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
+
+    def check(self) -> None:
+        """Fail fast at process start: raise DatabaseUnavailable (one line) when the database cannot be
+        reached or has no schema. Runs one cheap query against a table every process uses."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(m.Survey.id).limit(1)).all()
+        except DBAPIError as exc:
+            problem = describe_database_error(exc, self.settings.database_url)
+            if problem is None:
+                raise
+            raise DatabaseUnavailable(problem) from None
 
     def survey_version(self, conn: Connection, version_id: int) -> SurveyDefinition:
         cached = self._versions.get(version_id)

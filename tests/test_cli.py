@@ -76,13 +76,60 @@ def test_import_is_all_or_nothing_with_a_report(tmp_path, env):
                         "telegram,123456789,demo,es,\n")
     bad = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
     assert bad.exit_code == 1
-    assert "line 3: address 'not a number'" in bad.output
-    assert "line 4: organisation 'nosuchorg'" in bad.output
-    assert "nothing was imported" in bad.output
+    assert "line 3: rejected: address 'not a number'" in bad.output
+    assert "line 4: rejected: no organisation with join code 'nosuchorg' (there are: demo)" in bad.output
+    assert ("nothing was imported: 2 rejected (without them: 2 created, 0 updated, 0 unchanged)" in bad.output)
     csv_file.write_text("channel,address,organisation,language,tags\nsms,07700 900001,demo,en,youth\n"
                         "telegram,123456789,demo,es,\n")
     good = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
-    assert good.exit_code == 0 and "imported 2 participant(s)" in good.output
+    assert good.exit_code == 0
+    assert "imported: 2 created, 0 updated, 0 unchanged, 0 rejected" in good.output
+    again = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
+    assert again.exit_code == 0 and "imported: 0 created, 0 updated, 2 unchanged, 0 rejected" in again.output
+    csv_file.write_text("channel,address,organisation,language,tags\nsms,07700 900001,demo,en,\n"
+                        "sms,+447700900001,demo,en,\n")
+    dup = CliRunner().invoke(main, ["participants", "import", str(csv_file)])
+    assert dup.exit_code == 1 and "line 3: rejected: same number as line 2" in dup.output
+
+
+def test_participants_add_refuses_numbers_and_languages_that_are_not_real(env):
+    setup_demo()
+    for number in ("12345", "07700 9001", "+44770090110"):
+        result = run("participants", "add", number, "--org", "demo")
+        assert result.exit_code == 1 and f"address '{number}': not a valid phone number in GB" in result.output
+    result = run("participants", "add", "07700 900001", "--org", "demo", "--language", "xx")
+    assert result.exit_code == 1 and "language 'xx': neither Chorus nor a loaded survey is written in it" in result.output
+    assert run("participants", "add", "07700 900001", "--org", "demo").output.startswith("enrolled")
+    assert run("participants", "add", "07700 900001", "--org", "demo").output.startswith("already enrolled; nothing")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["themes", "list", "--survey", "nosuch"], "no survey 'nosuch' (there are: service-experience, weekly-checkin)"),
+    (["themes", "list", "--survey", "weekly"], "no survey 'weekly' (did you mean: weekly-checkin?)"),
+    (["export", "answers", "--survey", "weekly-chekin"], "no survey 'weekly-chekin' (did you mean: weekly-checkin?)"),
+    (["orgs", "add", "Other", "--code", "other", "--welcome-survey", "nosuch"], "no survey 'nosuch'"),
+    (["orgs", "add", "demo partnership", "--code", "demo2"], "organisation name 'demo partnership' is already used"),
+    (["waves", "list", "--survey", "service"], "no survey 'service' (did you mean: service-experience?)"),
+    (["waves", "send-now", "weekly"], "no survey 'weekly' (did you mean: weekly-checkin?)"),
+    (["analysis", "accuracy", "--survey", "nosuch"], "no survey 'nosuch'"),
+    (["flags", "list", "--org", "dem"], "no organisation with join code 'dem' (did you mean: demo?)"),
+    (["digest", "build", "--org", "demoo"], "no organisation with join code 'demoo' (did you mean: demo?)"),
+    (["chat", "--org", "dmo"], "no organisation with join code 'dmo' (did you mean: demo?)"),
+    (["participants", "add", "07700 900001", "--org", "Demo1"], "did you mean: demo?"),
+])
+def test_unknown_ids_are_errors_with_a_did_you_mean(env, args, message):
+    setup_demo()
+    result = run(*args, input="")
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_orgs_add_exist_ok_is_quiet_for_the_same_name_and_code(env):
+    setup_demo()
+    again = run("orgs", "add", "Demo Partnership", "--code", "demo", "--exist-ok")
+    assert again.exit_code == 0 and again.output == "Demo Partnership: already present\n"
+    other = run("orgs", "add", "Demo Partnership", "--code", "elsewhere", "--exist-ok")
+    assert other.exit_code == 1 and "organisation name 'Demo Partnership' is already used (join code demo)" in other.output
 
 
 def test_piped_chat_is_scriptable_and_export_has_no_addresses(env):

@@ -50,6 +50,7 @@ def test_webhook_mode_registers_the_webhook_with_its_secret_and_exits(env, fake)
 
 
 def test_a_second_poller_gets_409_and_exits_with_a_plain_message(env, fake, caplog):
+    assert run("db", "upgrade").exit_code == 0  # a poller checks its database before it starts
     env.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     env.setenv("TELEGRAM_API_BASE_URL", fake.base_url)
     fake.conflict = True
@@ -63,6 +64,7 @@ def test_a_second_poller_gets_409_and_exits_with_a_plain_message(env, fake, capl
 
 
 def test_a_refused_token_exits_1(env, fake, caplog):
+    assert run("db", "upgrade").exit_code == 0  # a poller checks its database before it starts
     env.setenv("TELEGRAM_BOT_TOKEN", "999:not-the-token")
     env.setenv("TELEGRAM_API_BASE_URL", fake.base_url)
     with caplog.at_level(logging.ERROR):
