@@ -249,6 +249,22 @@ HARD_CASES = [
     ("they hit me with a fine", None, "'hit me with a bill/fine' is the idiom"),
     ("my partner kicked me out", "abuse", "only being kicked out of a queue, course, or building is crossed out"),
     ("i hate my life", None, "not on its own: too common as a passing complaint"),
+    # Words between the person and the act; the act done to someone else in the family.
+    ("my fella comes home drunk and batters my mum", "abuse", "'...' lets words stand before a strong verb"),
+    ("when my dad died it really hit me", None, "'it (really) hit me' is the idiom, not a blow"),
+    ("my daughter beat me at uno lol", None, "beaten at a game"),
+    # A goodbye without a reason; the same words with a holiday or an appointment are ordinary.
+    ("wont be around after friday", "suicide", "no reason given: read as a goodbye"),
+    ("i wont be around next week as im on holiday", None, "a holiday is the reason"),
+    ("ill end it there, thanks", None, "ending a message"),
+    # Homelessness now, not a story of how it ended.
+    ("been sleeping in my van since christmas", "destitution", "a vehicle is not a home"),
+    ("the baby slept in the car on the way home", None, "asleep on a journey"),
+    ("we were homeless last year but now we have a flat", None, "told as the past"),
+    ("rang the council and ive got nowhere with them", None, "no progress, not no home"),
+    ("ive got nowhere", "destitution", "bare: no home"),
+    ("they dont pay me enough", None, "a pay complaint"),
+    ("they dont pay me at all and have my passport", "exploitation", "no pay at all is a sign of modern slavery"),
 ]
 
 
