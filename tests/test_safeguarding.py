@@ -22,7 +22,7 @@ from analysis.safeguarding import (
 )
 
 
-DEV = Path(__file__).resolve().parent / "data" / "safeguarding" / "en_dev.csv"
+DEV_TABLES = [Path(__file__).resolve().parent / "data" / "safeguarding" / name for name in ("en_dev.csv", "en_dev2.csv")]
 NO_HIT = Hit((), ())
 
 
@@ -249,6 +249,22 @@ HARD_CASES = [
     ("they hit me with a fine", None, "'hit me with a bill/fine' is the idiom"),
     ("my partner kicked me out", "abuse", "only being kicked out of a queue, course, or building is crossed out"),
     ("i hate my life", None, "not on its own: too common as a passing complaint"),
+    # Words between the person and the act; the act done to someone else in the family.
+    ("my fella comes home drunk and batters my mum", "abuse", "'...' lets words stand before a strong verb"),
+    ("when my dad died it really hit me", None, "'it (really) hit me' is the idiom, not a blow"),
+    ("my daughter beat me at uno lol", None, "beaten at a game"),
+    # A goodbye without a reason; the same words with a holiday or an appointment are ordinary.
+    ("wont be around after friday", "suicide", "no reason given: read as a goodbye"),
+    ("i wont be around next week as im on holiday", None, "a holiday is the reason"),
+    ("ill end it there, thanks", None, "ending a message"),
+    # Homelessness now, not a story of how it ended.
+    ("been sleeping in my van since christmas", "destitution", "a vehicle is not a home"),
+    ("the baby slept in the car on the way home", None, "asleep on a journey"),
+    ("we were homeless last year but now we have a flat", None, "told as the past"),
+    ("rang the council and ive got nowhere with them", None, "no progress, not no home"),
+    ("ive got nowhere", "destitution", "bare: no home"),
+    ("they dont pay me enough", None, "a pay complaint"),
+    ("they dont pay me at all and have my passport", "exploitation", "no pay at all is a sign of modern slavery"),
 ]
 
 
@@ -280,8 +296,8 @@ def test_tables_are_big_enough():
 
 def test_every_shipped_rule_has_an_example(sg):
     """A rule nobody can show an answer for is a rule nobody has checked: every rule matches an answer of
-    this file's table or of the dev table (tests/data/safeguarding/en_dev.csv)."""
-    dev = [r["text"] for r in csv.DictReader(DEV.open(encoding="utf-8")) if r["label"] == "flag"]
+    this file's table or of the dev tables (tests/data/safeguarding/en_dev.csv, en_dev2.csv)."""
+    dev = [r["text"] for path in DEV_TABLES for r in csv.DictReader(path.open(encoding="utf-8")) if r["label"] == "flag"]
     lexicon = sg.lexicon("en")
     matched = {r for answer in [a for a, _ in MUST_FLAG] + dev for r in (lexicon.check(answer) or NO_HIT).rules}
     assert set(lexicon.rules) - matched == set()

@@ -1,6 +1,7 @@
 """Quality gate on the safeguarding tables (tests/data/safeguarding, see its README): the test split was
-written before the rules and is never tuned against; both layers together must reach the issue's targets on
-it (recall at least 95%, false alarms at most 5%). No timing here: benchmarks/safeguarding.py measures speed."""
+written before the rules and is never tuned against; en_dev2 was written by a second author before reading the
+lexicon, then used for tuning. Both layers together must reach the issue's targets on each (recall at least
+95%, false alarms at most 5%). No timing here: benchmarks/safeguarding.py measures speed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,7 +19,7 @@ def sg() -> Safeguarding:
     return Safeguarding()
 
 
-@pytest.mark.parametrize("name", ["en_dev.csv", "en_test.csv"])
+@pytest.mark.parametrize("name", ["en_dev.csv", "en_dev2.csv", "en_test.csv"])
 def test_both_layers_meet_the_targets(sg, name):
     s = score(sg.check, read_table(TABLES / name))
     missed = [r["text"] for r in s["misses"]]
@@ -32,12 +33,14 @@ def test_the_tables_are_big_enough_and_separate():
     rows = dev + test
     assert sum(r["label"] == "flag" for r in rows) >= 200 and sum(r["label"] == "ok" for r in rows) >= 200
     assert not {r["text"] for r in dev} & {r["text"] for r in test}
+    dev2 = {r["text"] for r in read_table(TABLES / "en_dev2.csv")}
+    assert not dev2 & {r["text"] for r in dev + test}
 
 
 def test_every_flag_row_says_its_category():
     from analysis.safeguarding import CATEGORIES
 
-    for name in ("en_dev.csv", "en_test.csv"):
+    for name in ("en_dev.csv", "en_dev2.csv", "en_test.csv"):
         cats = {r["category"] for r in read_table(TABLES / name) if r["label"] == "flag"}
         assert cats <= set(CATEGORIES) and len(cats) >= 6
 
