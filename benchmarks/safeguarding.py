@@ -28,7 +28,7 @@ from analysis.safeguarding import Safeguarding  # noqa: E402
 from benchmarks.common import machine  # noqa: E402
 
 TABLES = ROOT / "tests" / "data" / "safeguarding"
-OWN = (TABLES / "en_dev.csv", TABLES / "en_dev2.csv", TABLES / "en_test.csv")
+OWN = (TABLES / "en_dev.csv", TABLES / "en_dev2.csv", TABLES / "en_dev3.csv", TABLES / "en_test.csv")
 LABELS = ("flag", "ok")
 
 

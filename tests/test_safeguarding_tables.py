@@ -19,7 +19,7 @@ def sg() -> Safeguarding:
     return Safeguarding()
 
 
-@pytest.mark.parametrize("name", ["en_dev.csv", "en_dev2.csv", "en_test.csv"])
+@pytest.mark.parametrize("name", ["en_dev.csv", "en_dev2.csv", "en_dev3.csv", "en_test.csv"])
 def test_both_layers_meet_the_targets(sg, name):
     s = score(sg.check, read_table(TABLES / name))
     missed = [r["text"] for r in s["misses"]]
@@ -35,12 +35,14 @@ def test_the_tables_are_big_enough_and_separate():
     assert not {r["text"] for r in dev} & {r["text"] for r in test}
     dev2 = {r["text"] for r in read_table(TABLES / "en_dev2.csv")}
     assert not dev2 & {r["text"] for r in dev + test}
+    dev3 = {r["text"] for r in read_table(TABLES / "en_dev3.csv")}
+    assert not dev3 & ({r["text"] for r in dev + test} | dev2)
 
 
 def test_every_flag_row_says_its_category():
     from analysis.safeguarding import CATEGORIES
 
-    for name in ("en_dev.csv", "en_dev2.csv", "en_test.csv"):
+    for name in ("en_dev.csv", "en_dev2.csv", "en_dev3.csv", "en_test.csv"):
         cats = {r["category"] for r in read_table(TABLES / name) if r["label"] == "flag"}
         assert cats <= set(CATEGORIES) and len(cats) >= 6
 
