@@ -189,6 +189,14 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
     else:
         scope, org_rows = org_keys[0], []
         total = row(scope, *orgs[scope])
+    def protected_point(w) -> tuple[Figure, ...]:
+        """Week w's figures (0: this week, 1: the week before) as the tables protect them, for the trend: a
+        share or rate the tables withhold by difference must not be shown beside them."""
+        s = _sentiment_figures(cells, hidden, w, scope)
+        return (fig((w, scope, "people_invited")), fig((w, scope, "people_responded")),
+                rate((w, scope, "people_responded"), (w, scope, "people_invited")),
+                rate((w, scope, "people_completed"), (w, scope, "people_invited")), s.positive_share, s.negative_share)
+
     tagged_total, not_tagged = cells[(0, scope, "s_total")], cells[(0, scope, "s_not_tagged")]
     not_tagged_share = (Figure(round(not_tagged / tagged_total, 4)) if tagged_total >= SMALL
                         and not (0 < not_tagged < SMALL) else (NA if tagged_total == 0 else Figure.withheld()))
@@ -196,7 +204,8 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         partnership=opts.partnership, week=week_label(opts.year, opts.week), timezone=opts.tz,
         period_start=_iso(start), period_end=_iso(end), cutoff=_iso(cutoff),
         organisation=orgs[scope][1] if opts.org_code is not None else None,      # its code as stored
-        summary=[], total=total, organisations=org_rows, trend=_trend(counts, sentiment, weeks, org_keys, scope),
+        summary=[], total=total, organisations=org_rows,
+        trend=_trend(counts, sentiment, weeks, org_keys, scope, protected={w: protected_point(w) for w in range(2)}),
         surveys=parts, open_flags=_count_fig(open_flags), flags_link=opts.flags_link,
         not_tagged_share=not_tagged_share, safeguarding_contact=contact_set)
     return replace(digest, summary=summarise(digest))
@@ -476,11 +485,15 @@ def _sentiment_figures(cells, hidden, w, o) -> Sentiment:
                      share("positive"), share("negative"))
 
 
-def _trend(counts, sentiment, weeks, org_keys, scope) -> list[TrendPoint]:
-    """The scope's last 8 weeks (the partnership's, or the one organisation's), oldest first; each week's
-    figures protected on their own."""
+def _trend(counts, sentiment, weeks, org_keys, scope, protected: dict) -> list[TrendPoint]:
+    """The scope's last 8 weeks (the partnership's, or the one organisation's), oldest first. This week and
+    the week before (`protected`: w -> figures) are shown as the tables protect them, so the trend never shows
+    a share the tables withhold by difference; the earlier weeks' figures are protected on their own."""
     points = []
     for w in reversed(range(len(weeks))):
+        if w in protected:
+            points.append(TrendPoint(week_label(*weeks[w]), *protected[w]))
+            continue
         inv, resp, comp, _ = counts.get((w, scope), [0, 0, 0, 0])
         by = {lab: sum(sentiment.get((w, o, lab), 0) for o in org_keys) for lab in LABELS}
         tagged = sum(by[lab] for lab in LABELS if lab != NOT_TAGGED_LANGUAGE)
