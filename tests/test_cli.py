@@ -200,7 +200,9 @@ def test_flags_labels_retag_and_themes_from_the_command_line(env):
     assert "no safeguarding contacts" in run("flags", "contacts", "list").output
     added = run("flags", "contacts", "add", "--org", "demo", "--email", "lead@demo.example")
     assert added.exit_code == 0 and "added: email lead@demo.example for demo" in added.output
-    assert "SMTP_HOST is not set" in added.output            # told that email alerts will wait
+    assert "SMTP_HOST is not set" in added.output            # told that email alerts fail, not that they wait
+    assert "fails email alerts at once" in added.output and "NOT alerted" in added.output
+    assert "wait in the outbox" not in added.output
     assert run("flags", "contacts", "add", "--email", "x@y.example", "--telegram-chat", "1").exit_code == 2
     _chat(env, "+447700900123", "JOIN demo\nyes\nno\n")
     _chat(env, "+447700900123", "4\nyes\ni dont want to be here anymore\n", survey="weekly-checkin")
