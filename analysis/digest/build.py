@@ -56,6 +56,7 @@ from analysis.theme_report import aliases_for
 from analysis.themes import ThemeCounter, compare, terms, top_themes
 from analysis.weeks import previous_week, week_bounds, week_label
 from surveys import models as m
+from surveys.flags import alert_channels
 from surveys.definition import Survey as SurveyDefinition
 from surveys.store import Store
 
@@ -132,7 +133,7 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
-        contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff)
+        contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff, alert_channels(db.settings))
         parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id)
                  for sid, title, version_id in surveys]
 
@@ -510,10 +511,12 @@ def _trend(counts, sentiment, weeks, org_keys, scope, protected: dict) -> list[T
     return points
 
 
-def _contacts_cover(conn, org_ids, cutoff) -> bool:
-    """True when a safeguarding contact set before the cut-off hears about every organisation's flags (its own
-    contact, or one for every organisation); False when some organisation's flags would alert nobody."""
-    rows = conn.execute(select(SC.c.organisation_id).where(SC.c.created_at < cutoff).distinct()).scalars().all()
+def _contacts_cover(conn, org_ids, cutoff, channels) -> bool:
+    """True when a safeguarding contact set before the cut-off, on a channel this installation sends alerts
+    through (`channels`), hears about every organisation's flags (its own contact, or one for every
+    organisation); False when some organisation's flags would alert nobody."""
+    rows = conn.execute(select(SC.c.organisation_id).where(SC.c.created_at < cutoff, SC.c.channel.in_(sorted(channels)))
+                        .distinct()).scalars().all()
     if None in rows:
         return True
     return bool(org_ids) and set(org_ids) <= set(rows)
