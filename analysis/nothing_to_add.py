@@ -12,7 +12,7 @@ comment like any other. English and Spanish pieces are recognised whatever the c
 (the sentiment tagger decides, see `analysis.sentiment.SentimentTagger`):
 - CLOSE: "n/a", "that's it", "nothing to add", "no comment", "eso es todo", punctuation alone ("-", "."):
   nothing to add, whatever the question;
-- CONTENT: "all good", "I'm good", "todo bien", a thumbs-up alone: nothing to add, except where it answers a
+- CONTENT: "all good", "I'm good", "you're alright", "todo bien", a thumbs-up alone: nothing to add, except where it answers a
   praise question ("What did we do well?" "all good" is praise) or a closed question;
 - DECLINE: "no", "nah", "nothing", "none", "not really", "nada": nothing to add, except where it answers a
   praise question ("What did we do well?" "nothing" is a complaint) or a closed question ("Did anyone call
@@ -48,6 +48,8 @@ _CLOSE = (
 _CONTENT = (
     r"(?:i'?m|i am|im|we'?re|all) (?:all )?(?:good|fine|ok|okay|alright|sorted)"
     r"|all good here|good for now"
+    # "(nah) you're alright": British for "no need, thanks"
+    r"|(?:you'?re|youre|you are|your|ur|u'?re|u r) (?:alright|all right|ok|okay|fine|good)"
     r"|todo (?:bien|ok|correcto)|estoy bien|esta bien"
     r"|👍|👌|✅|✔|🆗|🤙|🙏|👋|🤝"
 )

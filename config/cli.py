@@ -166,12 +166,13 @@ def orgs_add(name, code, tz, language, welcome_survey, exist_ok) -> None:
     from surveys.admin import AdminError, add_organisation, find_organisation
 
     store = _store()
+    name = " ".join(name.split())
     try:
         add_organisation(store, name, code, _now(), tz, language, welcome_survey)
     except AdminError as exc:
         if exist_ok:
             try:
-                if find_organisation(store, code).name.casefold() == name.strip().casefold():
+                if find_organisation(store, code).name.casefold() == name.casefold():
                     click.echo(f"{name}: already present")
                     return
             except AdminError:

@@ -364,9 +364,12 @@ def contacts_add(org_code, email, chat) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(("added" if added else "already there") + f": {channel} {address} for {org_code or 'every organisation'}")
     if channel == "email" and not store.settings.smtp_host:
-        click.echo("warning: SMTP_HOST is not set, so email alerts wait in the outbox until it is", err=True)
+        click.echo("warning: SMTP_HOST is not set: a worker without it fails email alerts at once (channel not "
+                   "configured), so this contact is NOT alerted until it is set and the worker restarted", err=True)
     if channel == "telegram" and not store.settings.telegram_enabled:
-        click.echo("warning: TELEGRAM_BOT_TOKEN is not set, so Telegram alerts wait in the outbox until it is", err=True)
+        click.echo("warning: TELEGRAM_BOT_TOKEN is not set: a worker without it fails Telegram alerts at once "
+                   "(channel not configured), so this contact is NOT alerted until it is set and the worker "
+                   "restarted", err=True)
 
 
 @flag_contacts.command("remove")
@@ -453,7 +456,11 @@ def digest_send(week, org_code, again) -> None:
     else:
         click.echo(f"digest {archived.digest.week} queued to {n} recipient(s); the worker sends it")
     if store.settings.digest_recipients and not store.settings.smtp_host:
-        click.echo("warning: SMTP_HOST is not set, so the email waits in the outbox until it is", err=True)
+        click.echo("warning: SMTP_HOST is not set: a worker without it fails it at once (channel not configured); "
+                   "set it, restart the worker, then `chorus digest send --again`", err=True)
+    if store.settings.digest_telegram_chat and not store.settings.telegram_enabled:
+        click.echo("warning: TELEGRAM_BOT_TOKEN is not set: a worker without it fails it at once (channel not "
+                   "configured); set it, restart the worker, then `chorus digest send --again`", err=True)
 
 
 @digest.command("list")

@@ -81,7 +81,8 @@ def add_organisation(db: Store, name: str, code: str, now: datetime, timezone: s
                      language: str = "en", welcome_survey: str | None = None) -> int:
     if not CODE_RE.match(code or ""):
         raise AdminError(f"join code {code!r}: use 1-64 characters A-Z, a-z, 0-9, _ or -")
-    if not name.strip():
+    name = " ".join((name or "").split())   # "Demo  Partnership " is "Demo Partnership", in lists and checks
+    if not name:
         raise AdminError("organisation name: must not be empty")
     tz = timezone or db.settings.default_timezone
     try:
@@ -95,12 +96,12 @@ def add_organisation(db: Store, name: str, code: str, now: datetime, timezone: s
         # Checked here rather than by a unique index: names are few and added by hand, and writes on SQLite
         # are serialised (BEGIN IMMEDIATE).
         for other_name, other_code in s.execute(select(m.Organisation.name, m.Organisation.code)):
-            if other_name.casefold() == name.strip().casefold():
-                raise AdminError(f"organisation name {name.strip()!r} is already used (join code {other_code})")
+            if " ".join(other_name.split()).casefold() == name.casefold():
+                raise AdminError(f"organisation name {name!r} is already used (join code {other_code})")
         language = _language(s, language) or db.settings.default_language
         if welcome_survey is not None and s.get(m.Survey, welcome_survey) is None:
             raise unknown("survey", welcome_survey, s.scalars(select(m.Survey.id)), "chorus surveys load FILE")
-        org = m.Organisation(name=name.strip(), code=code, code_key=code.casefold(), timezone=tz, language=language,
+        org = m.Organisation(name=name, code=code, code_key=code.casefold(), timezone=tz, language=language,
                              welcome_survey_id=welcome_survey, created_at=now)
         s.add(org)
         s.flush()

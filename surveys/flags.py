@@ -9,8 +9,10 @@ An alert carries no words of the answer and nothing that identifies the person: 
 survey, the categories and the flag number. Whoever holds the store reads the answer with `chorus flags show
 ID` (there is no staff console yet, so an alert points at that command, never at a web page).
 
-Without a safeguarding contact a flag alerts nobody: `raise_flag` then logs a warning, `chorus run` and
-`chorus flags ...` say so (`contact_warning`), and so does the digest.
+Without a safeguarding contact a flag alerts nobody, and so does a contact reached only by a channel this
+installation cannot send through (`alert_channels`: email without SMTP_HOST, Telegram without the bot token):
+`raise_flag` then logs a warning and tells the caller nobody was alerted (so the person is not promised a
+reader), `chorus run` and `chorus flags ...` say so (`contact_warning`), and so does the digest.
 """
 from __future__ import annotations
 
@@ -34,6 +36,17 @@ class FlagError(ValueError):
     pass
 
 
+def alert_channels(settings) -> frozenset[str]:
+    """The contact channels an alert can go through with these settings: email needs SMTP_HOST, Telegram the
+    bot token. A worker fails an alert on any other at once (channel not configured), so a contact reached
+    only that way alerts nobody."""
+    return frozenset(name for name, on in (("email", bool(settings.smtp_host)),
+                                            ("telegram", settings.telegram_enabled)) if on)
+
+
+_UNREACHABLE_HINT = "email needs SMTP_HOST, Telegram needs TELEGRAM_BOT_TOKEN"
+
+
 def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int | None, survey_id: str | None,
                hit: dict, now: datetime) -> tuple[int, int]:
     """Store a flag for `answer_id` and queue its alerts. Returns the flag id and how many safeguarding
@@ -53,11 +66,16 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
     contacts = conn.execute(select(m.SafeguardingContact.channel, m.SafeguardingContact.address).where(or_(
         m.SafeguardingContact.organisation_id == organisation_id,
         m.SafeguardingContact.organisation_id.is_(None)))).all()
+    reachable = {c for c in set(contacts) if c[0] in alert_channels(db.settings)}
     if not contacts:
         # No personal data here: the flag's number only.
         log.warning("safeguarding flag #%s raised, but no safeguarding contact is set for its organisation: "
                     "NOBODY IS ALERTED. Read it with `chorus flags show %s`; add a contact with "
                     "`chorus flags contacts add --email ADDRESS`", flag_id, flag_id)
+    elif not reachable:
+        log.warning("safeguarding flag #%s raised, but its safeguarding contacts are reached by %s, which this "
+                    "installation cannot send through (%s): NOBODY IS ALERTED. Read it with `chorus flags show %s`",
+                    flag_id, " and ".join(sorted({c[0] for c in contacts})), _UNREACHABLE_HINT, flag_id)
     for channel, address in sorted(set(contacts)):
         # The worker takes due rows in `not_before` order: an alert due since the epoch goes ahead of any
         # backlog on its channel (a wave of thousands of Telegram invitations must not delay it).
@@ -65,7 +83,7 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
             channel=channel, direction="out", to_address=address, kind="text", text=message.text,
             payload=message.to_payload(), status="pending", not_before=ALERT_NOT_BEFORE, purpose="alert",
             created_at=now))
-    return flag_id, len(set(contacts))
+    return flag_id, len(reachable)
 
 
 def flag_link(db: Store, flag_id: int) -> str:
@@ -260,19 +278,28 @@ def remove_contact(db: Store, org_id: int | None, channel: str, address: str) ->
 def contact_warning(db: Store) -> str | None:
     """Said at start (`chorus run`) and with the flags commands when a flag could alert nobody: no
     safeguarding contact at all, or organisations with neither their own nor one for every organisation."""
+    channels = alert_channels(db.settings)
     with db.read() as conn:
-        covered = set(conn.execute(select(m.SafeguardingContact.organisation_id).distinct()).scalars())
+        rows = conn.execute(select(m.SafeguardingContact.organisation_id, m.SafeguardingContact.channel)
+                            .distinct()).all()
+        covered = {org for org, channel in rows if channel in channels}
         if None in covered:
             return None
         q = select(m.Organisation.code).order_by(m.Organisation.code)
         orgs = conn.execute(q.where(m.Organisation.id.not_in(covered)) if covered else q).scalars().all()
+    unreachable = f" (contacts set here cannot be reached: {_UNREACHABLE_HINT})" if len(rows) > sum(
+        1 for _, channel in rows if channel in channels) else ""
     if not covered:
+        if rows:
+            return (f"no safeguarding contact can be reached ({_UNREACHABLE_HINT}): a safeguarding flag alerts "
+                    "NOBODY. Check `chorus flags list` yourself, and configure their channel")
         return ("no safeguarding contact is set: a safeguarding flag alerts NOBODY. Check `chorus flags list` "
                 "yourself, and add a contact: `chorus flags contacts add --email ADDRESS`")
     if not orgs:
         return None
-    return (f"no safeguarding contact for {', '.join(orgs)}: a flag raised there alerts NOBODY. Add one: "
-            "`chorus flags contacts add --org CODE --email ADDRESS` (or one for every organisation, without --org)")
+    return (f"no safeguarding contact for {', '.join(orgs)}{unreachable}: a flag raised there alerts NOBODY. Add "
+            "one: `chorus flags contacts add --org CODE --email ADDRESS` (or one for every organisation, without "
+            "--org)")
 
 
 def list_contacts(db: Store) -> list[tuple[str | None, str, str]]:

@@ -121,5 +121,13 @@ def test_unknown_ids_are_errors_with_a_did_you_mean(db, now, org):
 def test_an_organisation_name_is_used_once_whatever_its_case(db, now, org):
     with pytest.raises(admin.AdminError, match=r"organisation name 'demo partnership' is already used \(join code demo\)"):
         admin.add_organisation(db, "demo partnership", "demo2", now)
+    for spaced in ("Demo  Partnership", " Demo Partnership ", "Demo\tPartnership"):   # the same name, spaced out
+        with pytest.raises(admin.AdminError, match=r"organisation name 'Demo Partnership' is already used"):
+            admin.add_organisation(db, spaced, "demo3", now)
     with db.read() as conn:
         assert conn.execute(select(m.Organisation.code)).scalars().all() == ["demo"]
+
+
+def test_an_organisation_name_is_stored_with_single_spaces(db, now):
+    admin.add_organisation(db, "  Riverside   Food Bank ", "food", now)
+    assert admin.find_organisation(db, "food").name == "Riverside Food Bank"

@@ -228,3 +228,35 @@ def test_the_digest_list_command_never_says_sent_when_nothing_went(tmp_path, mon
     assert "queued to 1 recipient(s)" in run("digest", "send", "--week", "2026-W47")
     listed = run("digest", "list")
     assert "queued to 1 recipient " in listed and ": 1 waiting" in listed and " sent " not in listed
+
+
+def test_digest_send_without_smtp_says_what_the_worker_does_with_it(tmp_path, monkeypatch):
+    """Without SMTP_HOST, `digest send` said the email "waits in the outbox until it is" set; the worker fails
+    it at once (channel not configured). The warning says that, and `digest list` shows it."""
+    from click.testing import CliRunner
+
+    from config.cli import main
+    from config.worker import build
+    from tests.process_env import close
+
+    for k, v in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+                 "CHORUS_SECRET_KEY": "cli-test-secret-0123456789", "DIGEST_RECIPIENTS": "board@riverside.example",
+                 "SMTP_HOST": ""}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("DIGEST_TELEGRAM_CHAT", raising=False)
+
+    def run(*args):
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run("db", "upgrade")
+    sent = run("digest", "send", "--week", "2026-W47")
+    assert "waits in the outbox" not in sent
+    assert "SMTP_HOST is not set" in sent and "fails it at once" in sent and "--again" in sent
+    worker = build()                                   # what `chorus worker` runs, from the same settings
+    try:
+        worker.run_once()
+    finally:
+        close(worker.db)
+    assert ": 1 failed" in run("digest", "list")

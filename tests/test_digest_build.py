@@ -228,3 +228,27 @@ def test_a_flagged_answer_never_becomes_a_theme(db, data):
     (part,) = [p for p in d.surveys if any("wait" in t.label for t in p.themes)]
     words = " ".join(t.label for t in part.themes) + " " + " ".join(q.text for q in part.quotes)
     assert "tablet" not in words and "saving" not in words and "end it" not in words
+
+
+@pytest.mark.parametrize("org_code", [None, "food"])
+def test_the_trend_never_shows_what_the_week_withholds_by_difference(db, org_code):
+    """10 positive, 3 neutral, 6 negative: neutral is small, so negative is withheld by difference (with it,
+    neutral = total - positive - negative). The trend's row for the same week showed the negative share
+    (6/19), which with the total of 19 gave the negative count and so the neutral one. The trend's rows for
+    this week and last week are the figures the tables show, protected together."""
+    d = Data(db, W46 - timedelta(days=30))
+    d.org("food", "Riverside Food Bank")
+    d.org("advice", "Northside Advice")
+    people = ([P("food", text="great staff", label="positive", polarity=0.6) for _ in range(10)]
+              + [P("food", text="i came on tuesday", label="neutral") for _ in range(3)]
+              + [P("food", text="far too long a wait", label="negative", polarity=-0.5) for _ in range(6)]
+              + [P("advice", responded=False) for _ in range(6)])
+    d.week(W47, people)
+    digest = build(db, Options(2026, 47, TZ, org_code=org_code), CUTOFF)
+    week = digest.total.sentiment
+    assert week.neutral.reason == "small" and week.negative.reason == "difference"   # the premise
+    assert week.negative_share.suppressed
+    [point] = [p for p in digest.trend if p.week == "2026-W47"]
+    assert point.negative_share.suppressed and point.negative_share.reason == "difference"
+    assert (point.response_rate, point.completion_rate) == (digest.total.response_rate, digest.total.completion_rate)
+    assert (point.positive_share, point.negative_share) == (week.positive_share, week.negative_share)

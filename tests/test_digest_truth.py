@@ -5,6 +5,7 @@ of respondents, prints no interval for a withheld score; and it says when no saf
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from datetime import timedelta
@@ -16,6 +17,7 @@ from analysis.digest.model import Figure
 from analysis.digest.render_html import render_html_email, render_print_html
 from analysis.digest.render_text import render_markdown, render_text
 from surveys import flags
+from surveys.store import Store
 from tests.digest_data import Data, Person
 from tests.test_digest_build import CUTOFF, TZ, W46, W47
 from tests.test_digest_render import visible_html
@@ -202,11 +204,17 @@ def test_the_digest_says_loudly_when_no_safeguarding_contact_is_set(db, small_or
     assert "No safeguarding contact is set for this organisation" in formats(one)["text"]
 
     flags.add_contact(db, None, "email", "safeguarding@riverside.example", CUTOFF - timedelta(days=1))
+    # an email contact where no email can be sent (no SMTP_HOST: the worker fails the alert) alerts nobody
+    assert not db.settings.smtp_host
     d = as_json(build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
+    assert d["safeguarding"]["contact_set"] is False
+    assert "alerts nobody" in formats(d)["text"]
+    mail = Store(dataclasses.replace(db.settings, smtp_host="smtp.example.org"), engine=db.engine)
+    d = as_json(build(mail, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
     assert d["safeguarding"]["contact_set"] is True
     for name, out in formats(d).items():
         assert "alerts nobody" not in out, name
     # a contact added after the cut-off does not change a rebuild of that week
     late = copy.deepcopy(CUTOFF) + timedelta(days=3)
-    assert as_json(build(db, Options(2026, 47, TZ, cutoff=CUTOFF - timedelta(days=2)), late))["safeguarding"][
+    assert as_json(build(mail, Options(2026, 47, TZ, cutoff=CUTOFF - timedelta(days=2)), late))["safeguarding"][
         "contact_set"] is False

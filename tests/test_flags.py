@@ -26,8 +26,12 @@ _ids = itertools.count()
 
 @pytest.fixture
 def store(db) -> Store:
-    """The test database with the tagger the composition root builds (sentiment + safeguarding)."""
-    return Store(db.settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
+    """The test database with the tagger the composition root builds (sentiment + safeguarding), and both
+    alert channels configured (an alert to a contact on a channel that is not alerts nobody)."""
+    import dataclasses
+
+    settings = dataclasses.replace(db.settings, smtp_host="smtp.example.org", telegram_bot_token="1:test")
+    return Store(settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
 
 
 def _send(db, now, text, address="+447700900123", ext=None):
@@ -410,3 +414,35 @@ def test_the_export_never_quotes_a_flagged_answer(store, now, redacted):
     assert "want to be here" not in exported and "honestly" not in exported
     assert [r[text] for r in rows if r[0] == str(f.answer_id)] == [f"[withheld: safeguarding flag #{f.id}]"]
     assert any(r[text] == "the waiting times were long" for r in rows)
+
+
+# ---- a contact whose channel this installation cannot send through alerts nobody --------------------------
+def test_a_contact_on_a_channel_that_is_not_configured_is_no_reader(store, now, caplog):
+    """An email contact without SMTP_HOST (or a Telegram one without the bot token): the worker fails the alert
+    at once (channel not configured), so the person must not be told that someone will read it, the log must
+    say that nobody is alerted, and `chorus run` / `flags` must warn."""
+    import dataclasses
+
+    _setup(store, now, contacts=False)
+    pantry = admin.find_organisation(store, "pantry").id
+    flags.add_contact(store, None, "email", "lead@backbone.example", now)
+    bare = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token=None), engine=store.engine,
+                 tagger=store.tagger)
+    assert "alerts NOBODY" in flags.contact_warning(bare) and "SMTP_HOST" in flags.contact_warning(bare)
+    _to_last_question(bare, now)
+    with caplog.at_level("WARNING", logger="surveys.flags"):
+        support = _send(bare, now, RISK).replies[0].text
+    assert "will read" not in support and "not read straight away" in support
+    assert any("NOBODY IS ALERTED" in r.getMessage() for r in caplog.records if r.name == "surveys.flags")
+
+    mail = Store(dataclasses.replace(store.settings, smtp_host="smtp.example.org"), engine=store.engine,
+                 tagger=store.tagger)
+    assert flags.contact_warning(mail) is None
+    _to_last_question(mail, now, address="+447700900778")
+    assert "A person from Riverside Pantry will read your message" in _send(mail, now, RISK,
+                                                                            address="+447700900778").replies[0].text
+    telegram = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token="1:x"),
+                     engine=store.engine, tagger=store.tagger)
+    assert flags.add_contact(store, pantry, "telegram", "-100123", now)
+    warning = flags.contact_warning(telegram)              # PANTRY reached by Telegram, OTHER by nothing
+    assert "OTHER" in warning and "PANTRY" not in warning

@@ -26,6 +26,8 @@ NOTHING = [
     "nope that's everything", "no more comments", "no comment", "can't think of anything else", "im fine thanks",
     "nothing really", "not at the moment", "not for now thanks", "no thank u x", "skip", "i'm all good ta",
     "no not really thanks", "nothing thank you xx", "no, all good", "no, that is all", "No!!", "nothing at all",
+    # "you're alright": British for "no need, thanks"
+    "nah ur alright", "Nah you're alright", "no youre alright thanks", "no ur ok ta", "you’re alright thanks",
     # punctuation and emoji alone
     "-", ".", "...", "- -", "👍", "👍🏽", "👌", "🙏",
     # Spanish
@@ -52,6 +54,14 @@ SAYS_SOMETHING = [
     # too long to be a "no", whatever its words
     "no thanks " * 7,
 ]
+
+
+def test_the_demo_datas_own_nothing_to_add_answers_are_recognised():
+    """The demo answers "Anything else?" with these; any one not recognised became a theme ("nah", "alright")
+    and a positive comment in the demo digest."""
+    from config.demo import NOTHING as DEMO_NOTHING
+
+    assert [a for a in DEMO_NOTHING if not says_nothing(a)] == []
 
 
 def test_tables_are_big_enough():

@@ -56,6 +56,7 @@ from analysis.theme_report import aliases_for
 from analysis.themes import ThemeCounter, compare, terms, top_themes
 from analysis.weeks import previous_week, week_bounds, week_label
 from surveys import models as m
+from surveys.flags import alert_channels
 from surveys.definition import Survey as SurveyDefinition
 from surveys.store import Store
 
@@ -132,7 +133,7 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
-        contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff)
+        contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff, alert_channels(db.settings))
         parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id)
                  for sid, title, version_id in surveys]
 
@@ -189,6 +190,14 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
     else:
         scope, org_rows = org_keys[0], []
         total = row(scope, *orgs[scope])
+    def protected_point(w) -> tuple[Figure, ...]:
+        """Week w's figures (0: this week, 1: the week before) as the tables protect them, for the trend: a
+        share or rate the tables withhold by difference must not be shown beside them."""
+        s = _sentiment_figures(cells, hidden, w, scope)
+        return (fig((w, scope, "people_invited")), fig((w, scope, "people_responded")),
+                rate((w, scope, "people_responded"), (w, scope, "people_invited")),
+                rate((w, scope, "people_completed"), (w, scope, "people_invited")), s.positive_share, s.negative_share)
+
     tagged_total, not_tagged = cells[(0, scope, "s_total")], cells[(0, scope, "s_not_tagged")]
     not_tagged_share = (Figure(round(not_tagged / tagged_total, 4)) if tagged_total >= SMALL
                         and not (0 < not_tagged < SMALL) else (NA if tagged_total == 0 else Figure.withheld()))
@@ -196,7 +205,8 @@ def build(db: Store, opts: Options, now: datetime) -> Digest:
         partnership=opts.partnership, week=week_label(opts.year, opts.week), timezone=opts.tz,
         period_start=_iso(start), period_end=_iso(end), cutoff=_iso(cutoff),
         organisation=orgs[scope][1] if opts.org_code is not None else None,      # its code as stored
-        summary=[], total=total, organisations=org_rows, trend=_trend(counts, sentiment, weeks, org_keys, scope),
+        summary=[], total=total, organisations=org_rows,
+        trend=_trend(counts, sentiment, weeks, org_keys, scope, protected={w: protected_point(w) for w in range(2)}),
         surveys=parts, open_flags=_count_fig(open_flags), flags_link=opts.flags_link,
         not_tagged_share=not_tagged_share, safeguarding_contact=contact_set)
     return replace(digest, summary=summarise(digest))
@@ -476,11 +486,15 @@ def _sentiment_figures(cells, hidden, w, o) -> Sentiment:
                      share("positive"), share("negative"))
 
 
-def _trend(counts, sentiment, weeks, org_keys, scope) -> list[TrendPoint]:
-    """The scope's last 8 weeks (the partnership's, or the one organisation's), oldest first; each week's
-    figures protected on their own."""
+def _trend(counts, sentiment, weeks, org_keys, scope, protected: dict) -> list[TrendPoint]:
+    """The scope's last 8 weeks (the partnership's, or the one organisation's), oldest first. This week and
+    the week before (`protected`: w -> figures) are shown as the tables protect them, so the trend never shows
+    a share the tables withhold by difference; the earlier weeks' figures are protected on their own."""
     points = []
     for w in reversed(range(len(weeks))):
+        if w in protected:
+            points.append(TrendPoint(week_label(*weeks[w]), *protected[w]))
+            continue
         inv, resp, comp, _ = counts.get((w, scope), [0, 0, 0, 0])
         by = {lab: sum(sentiment.get((w, o, lab), 0) for o in org_keys) for lab in LABELS}
         tagged = sum(by[lab] for lab in LABELS if lab != NOT_TAGGED_LANGUAGE)
@@ -497,10 +511,12 @@ def _trend(counts, sentiment, weeks, org_keys, scope) -> list[TrendPoint]:
     return points
 
 
-def _contacts_cover(conn, org_ids, cutoff) -> bool:
-    """True when a safeguarding contact set before the cut-off hears about every organisation's flags (its own
-    contact, or one for every organisation); False when some organisation's flags would alert nobody."""
-    rows = conn.execute(select(SC.c.organisation_id).where(SC.c.created_at < cutoff).distinct()).scalars().all()
+def _contacts_cover(conn, org_ids, cutoff, channels) -> bool:
+    """True when a safeguarding contact set before the cut-off, on a channel this installation sends alerts
+    through (`channels`), hears about every organisation's flags (its own contact, or one for every
+    organisation); False when some organisation's flags would alert nobody."""
+    rows = conn.execute(select(SC.c.organisation_id).where(SC.c.created_at < cutoff, SC.c.channel.in_(sorted(channels)))
+                        .distinct()).scalars().all()
     if None in rows:
         return True
     return bool(org_ids) and set(org_ids) <= set(rows)

@@ -26,10 +26,11 @@ REASONS = (SMALL_REASON, DIFFERENCE)
 
 def no_contact_text(one_organisation: bool) -> str:
     """Said in the summary and the safeguarding section when a flag could alert nobody."""
-    who = ("No safeguarding contact is set for this organisation" if one_organisation
-           else "Not every organisation has a safeguarding contact")
+    who = ("No safeguarding contact is set for this organisation, or none that alerts can reach" if one_organisation
+           else "Not every organisation has a safeguarding contact that alerts can reach")
     return (f"{who}, so a safeguarding flag raised there alerts nobody: staff must check for flags themselves "
-            "with the command chorus flags list (add a contact with chorus flags contacts add).")
+            "with the command chorus flags list (add a contact with chorus flags contacts add; email alerts need "
+            "SMTP_HOST, Telegram ones the bot token).")
 
 
 @dataclass(frozen=True)
