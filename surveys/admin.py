@@ -350,11 +350,12 @@ def export_answers(db: Store, survey_id: str | None = None, *,
     )
     if survey_id:
         q = q.where(m.Answer.survey_id == survey_id)
-    yield list(EXPORT_COLUMNS)
     with db.session() as s:
+        # Read before the header goes out: a database that cannot be read fails with nothing written.
         people = dict(s.execute(select(m.AnswerLabel.answer_id, m.AnswerLabel.label)
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
         flagged = dict(s.execute(select(m.Flag.answer_id, m.Flag.id).where(m.Flag.answer_id.is_not(None))).all())
+        yield list(EXPORT_COLUMNS)
         for answer, org_code, number in s.execute(q):
             value = redact(answer.value_text) if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")

@@ -167,6 +167,7 @@ def test_a_digest_of_a_handful_of_respondents_tells_the_truth(db, small_org, org
         assert "Average withheld: fewer than 5 answers" in out, name
         assert "Net Promoter Score withheld: fewer than 5 answers" in out, name
         assert "fewer than 5 to fewer than 5" not in out and "Average fewer than 5" not in out, name
+        assert "fewer than 5 answers; fewer than 5 answers" not in out, name
         assert "Net Promoter Score fewer than 5" not in out, name
         assert "confidence interval" not in out.lower().split("about the numbers")[0], name
         assert "Too few people were invited" not in out and "too few people were invited" not in out, name

@@ -16,6 +16,7 @@ PASSWORD = "s3cret-pw-never-shown"
 
 ENTRY_POINTS = {
     "a command": [CHORUS, "surveys", "list"],
+    "an export": [CHORUS, "export", "answers"],
     "chorus worker": [CHORUS, "worker"],
     "chorus clock": [CHORUS, "clock"],
     "chorus run": [CHORUS, "run", "--no-chat", "--port", "0"],
@@ -66,6 +67,7 @@ def test_a_bad_start_is_one_line_and_a_non_zero_exit(tmp_path, scenario, entry):
     env, expected = _scenario(scenario, tmp_path)
     proc = _run(ENTRY_POINTS[entry], env, tmp_path)
     _assert_one_line(proc, expected)
+    assert proc.stdout == "", proc.stdout      # nothing half-written (an export's header) before the error
     if scenario == "SQLite folder missing":
         assert not (tmp_path / "no").exists()  # no folders, no empty database file left behind
 

@@ -436,10 +436,11 @@ def _score(s: dict) -> ScoreView:
     if number(value) is not None:
         headline = f"{what} {fn(value)} ({scale})"
         detail = f"{n}; 95% confidence interval {fn(s.get('ci_low'))} to {fn(s.get('ci_high'))}"
+    elif is_withheld(value) and is_small(value):
+        # The headline already says how many answered; saying "fewer than 5 answers" twice reads as a fault.
+        return ScoreView(prompt, f"{what} withheld: fewer than 5 answers", f"last week {fn(s.get('previous'))}")
     elif is_withheld(value):
-        headline = (f"{what} withheld: fewer than 5 answers" if is_small(value)
-                    else f"{what} {WITHHELD_DIFFERENCE}")
-        detail = n
+        headline, detail = f"{what} {WITHHELD_DIFFERENCE}", n
     else:
         headline, detail = f"{what}: no answers this week", n
     return ScoreView(prompt, headline, f"{detail}; last week {fn(s.get('previous'))}")
