@@ -17,7 +17,7 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path):
     """A check that cannot fail proves nothing: plant a bad import in a copy and see it caught."""
     import shutil
 
-    for name in ("surveys", "bot", "sms", "analysis", "config"):
+    for name in ("surveys", "bot", "sms", "analysis", "config", "cli", "demo", "tools"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "examples"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "surveys" / "leak.py").write_text("import sms\nimport config.cli\n")

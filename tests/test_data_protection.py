@@ -16,7 +16,7 @@ from analysis.digest.build import Options, build
 from analysis.redact import redact
 from analysis.theme_report import themes_for_week
 from analysis.weeks import week_bounds
-from config.cli import main as chorus
+from cli import main as chorus
 from surveys import admin
 from surveys.loader import load_survey_file
 from surveys.service import InboundMessage, handle_inbound, start_conversation

@@ -208,7 +208,7 @@ def test_digest_list_says_what_really_happened_to_each_sending(store, data, smtp
 def test_the_digest_list_command_never_says_sent_when_nothing_went(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from config.cli import main
+    from cli import main
 
     for k, v in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
                  "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}.items():

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from config.bot_main import main as bot_main
 from bot.links import join_link
 from bot.polling import ALLOWED_UPDATES, CONFLICT_MESSAGE
-from config.cli import main as chorus
+from cli import main as chorus
 from tests.fake_telegram import TOKEN, FakeTelegram
 
 COMMANDS = ["start", "help", "skip", "language", "stop", "delete"]

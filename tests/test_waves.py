@@ -675,13 +675,13 @@ def cli(db, monkeypatch, now, *args):
     """Run `chorus ARGS` in this process against the test database, with the CLI's clock at `now`."""
     from click.testing import CliRunner
 
-    import config.cli_ops
-    from config.cli import main
+    import cli.waves
+    from cli import main
 
     monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CHORUS_VAR_DIR", str(db.settings.var_dir))
     monkeypatch.setenv("CHORUS_SECRET_KEY", "test-secret-key-0123456789")
-    monkeypatch.setattr(config.cli_ops, "_now", lambda: now)
+    monkeypatch.setattr(cli.waves, "_now", lambda: now)
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     return result

@@ -824,7 +824,7 @@ def visit_survey(service: SurveyDefinition) -> SurveyDefinition:
     (so the clock never sends it: the demo makes its waves)."""
     data = replace(service, id=VISIT, title="After your visit", schedule=None,
                    audience=Audience(organisations=DEMO_CODES, channels=("local",))).to_dict()
-    return parse_survey(data, "visit-feedback (config/demo.py)")
+    return parse_survey(data, "visit-feedback (demo/seed.py)")
 
 
 def _number(value: int, top: int, rng: random.Random) -> str:
@@ -874,7 +874,7 @@ def demo(if_empty, weeks, participants_per_org, seed) -> None:
     voice of service users, a few safeguarding flags. Loaded once; a second run changes nothing."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from config.cli import _store
+    from cli import _store
 
     store = _store()
     try:

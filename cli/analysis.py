@@ -33,13 +33,13 @@ def _week(store, week: str | None) -> tuple[int, int]:
 
 
 def _store():
-    from config.cli import _store as store
+    from cli import _store as store
 
     return store()
 
 
 def _known(store, survey_id=None, org_code=None):
-    from config.cli import _known as known
+    from cli import _known as known
 
     known(store, survey_id, org_code)
     return store

@@ -11,7 +11,6 @@ import click
 
 from config.settings import SettingsError, load_settings
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "surveys" / "examples"
 
 
 def _now() -> datetime:
@@ -392,7 +391,8 @@ def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
 
 
 def _register_operations() -> None:
-    from config import cli_analysis, cli_ops, demo
+    from cli import analysis as cli_analysis, waves as cli_ops
+    from demo import seed as demo
 
     for command in cli_ops.COMMANDS + cli_analysis.COMMANDS + demo.COMMANDS:
         main.add_command(command)

@@ -16,7 +16,7 @@ def _now() -> datetime:
 
 
 def _store():
-    from config.cli import _store as store
+    from cli import _store as store
 
     return store()
 
@@ -44,7 +44,7 @@ def _failure(reason: str, wave_id: int) -> str:
 
 
 def _known(store, survey_id=None, org_code=None) -> None:
-    from config.cli import _known as known
+    from cli import _known as known
 
     known(store, survey_id, org_code)
 
@@ -250,7 +250,7 @@ def run(ctx, port, chat, address, survey_id, org_code) -> None:
         click.echo(safeguarding.describe(), err=True)
     try:
         if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
-            from config.cli import chat as chat_command
+            from cli import chat as chat_command
 
             # The chat runs on this process's store: one store, built once, for web, bot, worker, clock and chat.
             ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code, store=store)
