@@ -1,24 +1,9 @@
-"""`chorus waves ...`, `chorus worker`, `chorus clock` and `chorus run`: the commands that operate the
-service (registered on the main `chorus` group in config/cli.py)."""
+"""`chorus waves ...`: scheduled and manual waves of a survey."""
 from __future__ import annotations
-
-import logging
-import threading
-from datetime import datetime, timezone
 
 import click
 
-log = logging.getLogger("chorus.run")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _store():
-    from cli import _store as store
-
-    return store()
+from cli.common import known as _known, now as _now, store as _store
 
 
 def _holds(holds) -> str:
@@ -41,22 +26,6 @@ def _failure(reason: str, wave_id: int) -> str:
         if reason == not_configured(name):
             return f"{reason} in the worker ({hint}, restart it, then `chorus waves resend {wave_id}`)"
     return reason
-
-
-def _known(store, survey_id=None, org_code=None) -> None:
-    from cli import _known as known
-
-    known(store, survey_id, org_code)
-
-
-def _ready_store():
-    """The store for a long-running process, checked first: a database that does not answer or is not set up
-    stops it at start with one line (see config/startup.py), not on its first message."""
-    from config.startup import check_ready
-
-    store = _store()
-    check_ready(store)
-    return store
 
 
 @click.group()
@@ -173,104 +142,3 @@ def waves_resend(wave_id) -> None:
     click.echo(f"wave #{wave_id}: {n} invitation(s) put back for `chorus worker`; one without their channel "
                "fails them again" if n else f"wave #{wave_id}: no invitation failed for want of a channel")
 
-
-@click.command("worker")
-def worker() -> None:
-    """Send queued messages (invitations, reminders, alerts) at each channel's rate."""
-    from config.settings import SettingsError
-    from config.worker import main
-
-    try:
-        main()
-    except SettingsError as exc:
-        raise click.ClickException(f"configuration: {exc}") from None
-
-
-@click.command("bot")
-def bot() -> None:
-    """The Telegram bot: polls for updates (run exactly one), or in webhook mode registers the webhook and
-    exits. Says so and exits when no TELEGRAM_BOT_TOKEN is set."""
-    from config.bot_main import main
-
-    raise SystemExit(main())
-
-
-@click.command("clock")
-def clock() -> None:
-    """Run the scheduler: due waves, reminders, expiry. Safe to run twice (one leads)."""
-    from config.clock import main
-
-    _ready_store().dispose()
-    main()
-
-
-@click.command("run")
-@click.option("--port", default=8000, show_default=True, help="Port for the web app (webhooks).")
-@click.option("--chat/--no-chat", default=None,
-              help="Also chat in this terminal (default: when it is one, or when --survey or --org is given).")
-@click.option("--as", "address", default="+447700900123", show_default=True)
-@click.option("--survey", "survey_id", default=None)
-@click.option("--org", "org_code", default=None)
-@click.pass_context
-def run(ctx, port, chat, address, survey_id, org_code) -> None:
-    """Everything in one process for one machine: web, Telegram bot (when configured), clock and worker.
-    The local channel prints what would be sent when no provider is configured."""
-    import sys
-
-    from werkzeug.serving import make_server
-
-    from config.app import create_app
-    from config.clock import scheduler
-    from config.worker import describe_channels, make_worker
-    from config.worker import run as run_worker
-
-    store = _ready_store()
-    _known(store, survey_id, org_code)
-    stop = threading.Event()
-    server = make_server("127.0.0.1", port, create_app(store.settings, store), threaded=True)
-    sender = make_worker(store)
-    threads = [threading.Thread(target=server.serve_forever, name="web", daemon=True),
-               threading.Thread(target=run_worker, args=(store, stop, sender), name="worker", daemon=True)]
-    if store.settings.telegram_enabled and not store.settings.telegram_webhook_url:
-        try:
-            from bot.polling import run_polling_in_thread
-        except ImportError:
-            log.warning("TELEGRAM_BOT_TOKEN is set but the Telegram adapter cannot start here")
-        else:
-            threads.append(threading.Thread(target=run_polling_in_thread, args=(store, stop), name="bot", daemon=True))
-    for t in threads:
-        t.start()
-    sched = scheduler(store, blocking=False)
-    sched.start()
-    click.echo(f"chorus is running: web on http://127.0.0.1:{server.port}, clock and worker"
-               f"{', Telegram bot' if len(threads) > 2 else ''}; {describe_channels(sender.channels)}", err=True)
-    _warn_safeguarding(store)
-    safeguarding = getattr(store.tagger, "safeguarding", None)
-    if safeguarding is not None:
-        click.echo(safeguarding.describe(), err=True)
-    try:
-        if chat if chat is not None else (sys.stdin.isatty() or bool(survey_id or org_code)):
-            from cli import chat as chat_command
-
-            # The chat runs on this process's store: one store, built once, for web, bot, worker, clock and chat.
-            ctx.invoke(chat_command, address=address, survey_id=survey_id, org_code=org_code, store=store)
-        else:
-            stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        sched.shutdown(wait=False)
-        server.shutdown()
-
-
-def _warn_safeguarding(store) -> None:
-    """Loudly, at start: a safeguarding flag raised where no contact is set alerts nobody."""
-    from surveys.flags import contact_warning
-
-    warning = contact_warning(store)
-    if warning:
-        click.echo(f"WARNING: {warning}", err=True)
-
-
-COMMANDS = (waves, worker, clock, bot, run)

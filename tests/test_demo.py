@@ -13,7 +13,8 @@ from sqlalchemy import case, func, select
 from analysis.safeguarding import Safeguarding
 from analysis.sentiment import SentimentTagger, make_analyzer
 from analysis.tagger import AnswerAnalysis
-from demo.seed import CLOSED_BY, CLOSED_NOTE, DEMO_CODES, PLANTED, VISIT, WEEKLY, DemoError, demo, seed_demo
+from cli.demo import demo
+from demo.seed import CLOSED_BY, CLOSED_NOTE, DEMO_CODES, PLANTED, VISIT, WEEKLY, DemoError, seed_demo
 from surveys import admin
 from surveys import models as m
 from surveys.store import Store
