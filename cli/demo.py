@@ -22,14 +22,11 @@ from demo.seed import DEMO_CODES, DemoError, demo_loaded, other_data, seed_demo
 def demo(if_empty, weeks, participants_per_org, seed) -> None:
     """Load realistic demo data: 3 organisations, WEEKS weeks of check-ins and visit surveys answered in the
     voice of service users, a few safeguarding flags. Loaded once; a second run changes nothing."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
     store = _store()
     try:
         loaded = demo_loaded(store)
-    except (OperationalError, ProgrammingError) as exc:
-        raise click.ClickException(f"the database is not ready ({exc.orig.__class__.__name__}): run "
-                                   "`chorus db upgrade` first") from None
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
     if loaded:
         click.echo("demo data already loaded (organisations " + ", ".join(DEMO_CODES) + ")")
         return

@@ -38,23 +38,15 @@ def waves() -> None:
 @click.option("--limit", default=20, show_default=True)
 def waves_list(survey_id, limit) -> None:
     """The latest waves with their counts."""
-    from sqlalchemy import select
-
-    from surveys import models as m
-    from surveys.waves import wave_counts
+    from surveys.waves import list_waves
 
     store = _store()
     _known(store, survey_id)
-    with store.read() as conn:
-        q = select(m.Wave.id, m.Wave.survey_id, m.Wave.scheduled_for, m.Wave.kind, m.Wave.status) \
-            .order_by(m.Wave.scheduled_for.desc()).limit(limit)
-        if survey_id:
-            q = q.where(m.Wave.survey_id == survey_id)
-        rows = conn.execute(q).all()
+    rows = list_waves(store, survey_id, limit)
     if not rows:
         click.echo("no waves yet")
     for w in rows:
-        c = wave_counts(store, w.id)
+        c = w.counts
         click.echo(f"#{w.id:<5} {w.survey_id:20} {w.scheduled_for:%Y-%m-%d %H:%M} UTC {w.kind:9} {w.status:9} "
                    f"invited {c['invited']}, sent {c['sent']}, delivered {c['delivered']}, started {c['started']}, "
                    f"completed {c['completed']}, opted out {c['opted out']}, failed {c['failed']}")
@@ -64,27 +56,24 @@ def waves_list(survey_id, limit) -> None:
 @click.argument("wave_id", type=int)
 def waves_show(wave_id) -> None:
     """One wave: when, what, and every count."""
-    from surveys import models as m
-    from surveys.waves import wave_counts, wave_failures, wave_holds
+    from surveys.waves import WaveError, show_wave
 
-    store = _store()
-    with store.session() as s:
-        wave = s.get(m.Wave, wave_id)
-        if wave is None:
-            raise click.ClickException(f"no wave {wave_id}")
-        click.echo(f"wave #{wave.id}: {wave.survey_id}, {wave.kind}, {wave.status}, scheduled for "
-                   f"{wave.scheduled_for:%Y-%m-%d %H:%M} UTC, created {wave.created_at:%Y-%m-%d %H:%M} UTC")
-        if wave.skipped:
-            click.echo("left out: " + ", ".join(f"{k} {v}" for k, v in sorted(wave.skipped.items())))
-    for name, value in wave_counts(store, wave_id).items():
+    try:
+        detail = show_wave(_store(), wave_id, _now())
+    except WaveError as exc:
+        raise click.ClickException(str(exc)) from None
+    wave = detail.wave
+    click.echo(f"wave #{wave.id}: {wave.survey_id}, {wave.kind}, {wave.status}, scheduled for "
+               f"{wave.scheduled_for:%Y-%m-%d %H:%M} UTC, created {detail.created_at:%Y-%m-%d %H:%M} UTC")
+    if detail.skipped:
+        click.echo("left out: " + ", ".join(f"{k} {v}" for k, v in sorted(detail.skipped.items())))
+    for name, value in wave.counts.items():
         click.echo(f"  {name:10} {value}")
-    holds = wave_holds(store, wave_id, _now())
-    if holds:
-        click.echo(f"waiting: {_holds(holds)}")
-    failures = wave_failures(store, wave_id)
-    if failures:
+    if detail.holds:
+        click.echo(f"waiting: {_holds(detail.holds)}")
+    if detail.failures:
         click.echo("failed, by reason (invitations):")
-        for reason, n in failures.items():
+        for reason, n in detail.failures.items():
             click.echo(f"  {n:5}  {_failure(reason, wave_id)}")
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveys import admin, flags
 from surveys import models as m
@@ -376,9 +377,15 @@ def demo_counts(db: Store, loaded: bool, weeks: tuple[str | None, str | None] = 
 
 
 def demo_loaded(db: Store) -> bool:
-    with db.read() as conn:
-        return conn.execute(select(m.Organisation.id).where(m.Organisation.code_key.in_(DEMO_CODES)).limit(1)
-                            ).first() is not None
+    """Whether the demo is in this database (its organisations' join codes mark it). A database without the
+    schema is a DemoError that says what to run."""
+    try:
+        with db.read() as conn:
+            return conn.execute(select(m.Organisation.id).where(m.Organisation.code_key.in_(DEMO_CODES)).limit(1)
+                                ).first() is not None
+    except (OperationalError, ProgrammingError) as exc:
+        raise DemoError(f"the database is not ready ({exc.orig.__class__.__name__}): run "
+                        "`chorus db upgrade` first") from None
 
 
 def other_data(db: Store) -> str | None:
