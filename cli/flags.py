@@ -87,38 +87,25 @@ def flag_contacts() -> None:
     """Who hears about a flag at once (email and/or a Telegram chat)."""
 
 
-def _org_id(store, org_code):
-    if org_code is None:
-        return None
-    from surveys.admin import AdminError, find_organisation
-
-    try:
-        return find_organisation(store, org_code).id
-    except AdminError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
 @flag_contacts.command("add")
 @click.option("--org", "org_code", default=None, help="Organisation code (default: hears about every flag).")
 @click.option("--email", default=None)
 @click.option("--telegram-chat", "chat", default=None, help="A Telegram chat id (negative for a group).")
 def contacts_add(org_code, email, chat) -> None:
     """Add a safeguarding contact."""
-    from surveys.flags import FlagError, add_contact
+    from surveys.admin import AdminError
+    from surveys.flags import ContactChoiceError, FlagError, add_safeguarding_contact
 
-    if (email is None) == (chat is None):
-        raise click.UsageError("give --email or --telegram-chat (one per command)")
-    store = _store()
-    channel, address = ("email", email) if email is not None else ("telegram", chat)
     try:
-        added = add_contact(store, _org_id(store, org_code), channel, address, _now())
-    except FlagError as exc:
+        c = add_safeguarding_contact(_store(), org_code, _now(), email=email, telegram_chat=chat)
+    except ContactChoiceError:
+        raise click.UsageError("give --email or --telegram-chat (one per command)") from None
+    except (FlagError, AdminError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(("added" if added else "already there") + f": {channel} {address} for {org_code or 'every organisation'}")
-    if channel == "email" and not store.settings.smtp_host:
-        click.echo("warning: SMTP_HOST is not set, so email alerts wait in the outbox until it is", err=True)
-    if channel == "telegram" and not store.settings.telegram_enabled:
-        click.echo("warning: TELEGRAM_BOT_TOKEN is not set, so Telegram alerts wait in the outbox until it is", err=True)
+    click.echo(("added" if c.changed else "already there") + f": {c.channel} {c.address} for "
+               f"{c.organisation or 'every organisation'}")
+    if c.warning:
+        click.echo(f"warning: {c.warning}", err=True)
 
 
 @flag_contacts.command("remove")
@@ -126,15 +113,18 @@ def contacts_add(org_code, email, chat) -> None:
 @click.option("--email", default=None)
 @click.option("--telegram-chat", "chat", default=None)
 def contacts_remove(org_code, email, chat) -> None:
-    from surveys.flags import remove_contact
+    from surveys.admin import AdminError
+    from surveys.flags import ContactChoiceError, remove_safeguarding_contact
 
-    if (email is None) == (chat is None):
-        raise click.UsageError("give --email or --telegram-chat")
-    store = _store()
-    channel, address = ("email", email) if email is not None else ("telegram", chat)
-    if not remove_contact(store, _org_id(store, org_code), channel, address):
+    try:
+        c = remove_safeguarding_contact(_store(), org_code, email=email, telegram_chat=chat)
+    except ContactChoiceError:
+        raise click.UsageError("give --email or --telegram-chat") from None
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not c.changed:
         raise click.ClickException("no such safeguarding contact")
-    click.echo(f"removed: {channel} {address}")
+    click.echo(f"removed: {c.channel} {c.address}")
 
 
 @flag_contacts.command("list")

@@ -20,21 +20,13 @@ def orgs() -> None:
 @click.option("--exist-ok", is_flag=True, help="Succeed quietly when the code is already taken by this name.")
 def orgs_add(name, code, tz, language, welcome_survey, exist_ok) -> None:
     """Add an organisation."""
-    from surveys.admin import AdminError, add_organisation, find_organisation
+    from surveys.admin import AdminError, add_organisation_once
 
-    store = _store()
     try:
-        add_organisation(store, name, code, _now(), tz, language, welcome_survey)
+        added = add_organisation_once(_store(), name, code, _now(), tz, language, welcome_survey, exist_ok=exist_ok)
     except AdminError as exc:
-        if exist_ok:
-            try:
-                if find_organisation(store, code).name.casefold() == name.strip().casefold():
-                    click.echo(f"{name}: already present")
-                    return
-            except AdminError:
-                pass
         raise click.ClickException(str(exc)) from None
-    click.echo(f"added {name} (join code {code})")
+    click.echo(f"added {name} (join code {code})" if added.created else f"{name}: already present")
 
 
 @orgs.command("list")

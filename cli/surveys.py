@@ -14,51 +14,50 @@ def surveys() -> None:
     """Survey definitions (YAML)."""
 
 
-def _load_files(files) -> list:
-    from surveys.loader import SurveyError, load_survey_file
+def _read(files, read):
+    """Run `read` on the files; when any is invalid, print every problem and stop with one line."""
+    from surveys.admin import SurveyFilesError
 
-    loaded, failed = [], False
-    for path in files:
-        try:
-            loaded.append((path, load_survey_file(path)))
-        except SurveyError as exc:
-            failed = True
-            click.echo(str(exc), err=True)
-    if failed:
-        raise click.ClickException("some survey files are invalid; nothing was changed")
-    return loaded
+    try:
+        return read(files)
+    except SurveyFilesError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(str(exc)) from None
 
 
 @surveys.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def surveys_validate(files) -> None:
     """Check survey files; print every problem with its file, path and reason, and warnings."""
-    from analysis.safeguarding import LexiconError, Safeguarding
-    from config.checks import survey_warnings
+    from analysis.safeguarding import LexiconError
+    from config.checks import check_survey_files
 
     try:
-        lexicons = Safeguarding(load_settings().safeguarding_lexicon_dir).languages()
-    except (SettingsError, LexiconError) as exc:
+        settings = load_settings()
+    except SettingsError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
-    for path, survey in _load_files(files):
-        warnings = survey_warnings(survey, lexicons)
-        for w in warnings:
-            click.echo(f"{Path(path).name}: warning: {w}")
-        click.echo(f"{Path(path).name}: ok ({survey.id} v{survey.version}, {len(survey.questions)} questions, "
-                   f"{', '.join(survey.languages)})")
+    try:
+        checked = _read(files, lambda paths: check_survey_files(paths, settings))
+    except LexiconError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    for c in checked:
+        for w in c.warnings:
+            click.echo(f"{Path(c.path).name}: warning: {w}")
+        click.echo(f"{Path(c.path).name}: ok ({c.survey.id} v{c.survey.version}, {len(c.survey.questions)} questions, "
+                   f"{', '.join(c.survey.languages)})")
 
 
 @surveys.command("load")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def surveys_load(files) -> None:
     """Validate and store survey files; a new version is made only when the content changed."""
-    from surveys.admin import load_survey
+    from surveys.admin import load_survey_files
 
     store = _store()
-    for path, survey in _load_files(files):
-        result = load_survey(store, survey, _now())
+    for f, result in _read(files, lambda paths: load_survey_files(store, paths, _now())):
         state = "new version" if result.created else "unchanged"
-        click.echo(f"{survey.id}: {state} {result.number} (from {Path(path).name})")
+        click.echo(f"{f.survey.id}: {state} {result.number} (from {Path(f.path).name})")
 
 
 @surveys.command("list")

@@ -1,6 +1,8 @@
 """Warnings about a valid survey that staff should still hear about before sending it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from analysis.language import primary_language
 from sms.channel import render_sms
 from sms.segments import count_segments
@@ -45,3 +47,21 @@ def sms_length_warnings(survey: Survey) -> list[str]:
             out.append(f"{path}.{lang}: {count.segments} SMS segments as sent ({count.encoding}, {count.units} "
                        f"{'characters' if count.encoding == 'GSM-7' else 'UTF-16 units'}); keep it to {MAX_SMS_SEGMENTS}")
     return out
+
+
+@dataclass(frozen=True)
+class CheckedSurvey:
+    path: str
+    survey: Survey
+    warnings: list[str]
+
+
+def check_survey_files(paths, settings) -> list[CheckedSurvey]:
+    """`chorus surveys validate`: read every file all or nothing (surveys.admin.read_survey_files raises
+    SurveyFilesError listing every problem), then the warnings of each, against the safeguarding lexicons
+    configured in `settings` (a bad lexicon folder raises analysis.safeguarding.LexiconError)."""
+    from analysis.safeguarding import Safeguarding
+    from surveys.admin import read_survey_files
+
+    lexicons = Safeguarding(settings.safeguarding_lexicon_dir).languages()
+    return [CheckedSurvey(f.path, f.survey, survey_warnings(f.survey, lexicons)) for f in read_survey_files(paths)]

@@ -245,6 +245,56 @@ def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: 
     return True
 
 
+class ContactChoiceError(FlagError):
+    """Neither or both of an email address and a Telegram chat were given: a contact is one of them."""
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """A safeguarding contact added or removed: `changed` False when it was already there (add) or was not
+    there (remove); `warning` when its channel is not configured, so alerts would wait in the outbox."""
+    organisation: str | None  # join code, None: every organisation
+    channel: str
+    address: str
+    changed: bool
+    warning: str | None = None
+
+
+def _contact_channel(email: str | None, telegram_chat: str | None) -> tuple[str, str]:
+    if (email is None) == (telegram_chat is None):
+        raise ContactChoiceError("give an email address or a Telegram chat, one per contact")
+    return ("email", email) if email is not None else ("telegram", telegram_chat)
+
+
+def _unconfigured(db: Store, channel: str) -> str | None:
+    if channel == "email" and not db.settings.smtp_host:
+        return "SMTP_HOST is not set, so email alerts wait in the outbox until it is"
+    if channel == "telegram" and not db.settings.telegram_enabled:
+        return "TELEGRAM_BOT_TOKEN is not set, so Telegram alerts wait in the outbox until it is"
+    return None
+
+
+def add_safeguarding_contact(db: Store, org_code: str | None, now: datetime, *, email: str | None = None,
+                             telegram_chat: str | None = None) -> ContactChange:
+    """Add a safeguarding contact, reached by email or in a Telegram chat, for the organisation with join
+    code `org_code` (None: every organisation). Raises ContactChoiceError, FlagError, or AdminError for an
+    unknown code."""
+    from surveys.admin import organisation_id
+
+    channel, address = _contact_channel(email, telegram_chat)
+    added = add_contact(db, organisation_id(db, org_code), channel, address, now)
+    return ContactChange(org_code, channel, address, added, _unconfigured(db, channel))
+
+
+def remove_safeguarding_contact(db: Store, org_code: str | None, *, email: str | None = None,
+                                telegram_chat: str | None = None) -> ContactChange:
+    from surveys.admin import organisation_id
+
+    channel, address = _contact_channel(email, telegram_chat)
+    removed = remove_contact(db, organisation_id(db, org_code), channel, address)
+    return ContactChange(org_code, channel, address, removed)
+
+
 def remove_contact(db: Store, org_id: int | None, channel: str, address: str) -> bool:
     with db.session() as s:
         row = s.execute(select(m.SafeguardingContact).where(
