@@ -14,15 +14,13 @@ def digest() -> None:
 def _build(store, week, org_code, cutoff, out):
     from pathlib import Path
 
-    from analysis.digest.archive import build_and_archive
-    from analysis.digest.deliver import options
+    from analysis.digest.staff import DigestError, build_digest
 
     _known(store, org_code=org_code)
     year, number = _week(store, week)
     try:
-        return build_and_archive(store, options(store, year, number, org_code, _date(cutoff)), _now(),
-                                 Path(out) if out else None)
-    except ValueError as exc:
+        return build_digest(store, year, number, org_code, _now(), cutoff=_date(cutoff), out_dir=Path(out) if out else None)
+    except DigestError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -48,20 +46,21 @@ def digest_build(week, org_code, out, cutoff) -> None:
 @click.option("--again", is_flag=True, help="Send even if this week's digest was sent before.")
 def digest_send(week, org_code, again) -> None:
     """Build the digest if needed and queue it to DIGEST_RECIPIENTS (and DIGEST_TELEGRAM_CHAT)."""
-    from analysis.digest.deliver import queue_digest
+    from analysis.digest.staff import DigestError, send_digest
 
     store = _store()
-    if not store.settings.digest_recipients and not store.settings.digest_telegram_chat:
-        raise click.ClickException("nobody to send it to: set DIGEST_RECIPIENTS (and/or DIGEST_TELEGRAM_CHAT)")
-    archived = _build(store, week, org_code, None, None)
-    n = queue_digest(store, archived, _now(), again=again)
-    if n == 0:
-        click.echo(f"digest {archived.digest.week} was queued before; --again to send it again "
+    _known(store, org_code=org_code)
+    try:
+        sent = send_digest(store, *_week(store, week), org_code, _now(), again=again)
+    except DigestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if sent.queued == 0:
+        click.echo(f"digest {sent.archived.digest.week} was queued before; --again to send it again "
                    "(`chorus digest list` shows what became of it)")
     else:
-        click.echo(f"digest {archived.digest.week} queued to {n} recipient(s); the worker sends it")
-    if store.settings.digest_recipients and not store.settings.smtp_host:
-        click.echo("warning: SMTP_HOST is not set, so the email waits in the outbox until it is", err=True)
+        click.echo(f"digest {sent.archived.digest.week} queued to {sent.queued} recipient(s); the worker sends it")
+    if sent.warning:
+        click.echo(f"warning: {sent.warning}", err=True)
 
 
 @digest.command("list")

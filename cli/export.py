@@ -22,12 +22,11 @@ def export() -> None:
 def export_answers_cmd(fmt, survey_id, out, no_redact) -> None:
     """Export answers (participants as pseudonyms like P-7KQ2M4XR9ABC, the same in every export, never
     addresses; personal details masked in every column that holds what people wrote)."""
-    from analysis.redact import redact
-    from surveys.admin import export_answers, keep_words
+    from analysis.exports import answers_export
 
     store = _store()
     _known(store, survey_id)
     writer = csv.writer(out)
-    for row in export_answers(store, survey_id, redact=keep_words if no_redact else redact):
+    for row in answers_export(store, survey_id, keep_personal_details=no_redact):
         writer.writerow(row)
 

@@ -228,3 +228,33 @@ def test_the_digest_list_command_never_says_sent_when_nothing_went(tmp_path, mon
     assert "queued to 1 recipient(s)" in run("digest", "send", "--week", "2026-W47")
     listed = run("digest", "list")
     assert "queued to 1 recipient " in listed and ": 1 waiting" in listed and " sent " not in listed
+
+
+def test_sending_to_nobody_is_an_error_before_anything_is_built_and_a_send_says_what_it_queued(store, data):
+    from analysis.digest.staff import NOBODY, DigestError, send_digest
+
+    nobody = Store(dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat=None),
+                   engine=store.engine)
+    with pytest.raises(DigestError) as caught:
+        send_digest(nobody, 2026, 47, None, CUTOFF)
+    assert str(caught.value) == NOBODY and archive.list_archives(store) == []
+    sent = send_digest(store, 2026, 47, None, CUTOFF)
+    assert (sent.archived.digest.week, sent.queued) == ("2026-W47", 2)
+    assert sent.warning == "SMTP_HOST is not set, so the email waits in the outbox until it is"
+    assert send_digest(store, 2026, 47, None, CUTOFF).queued == 0
+    assert send_digest(store, 2026, 47, None, CUTOFF, again=True).queued == 2
+    configured = Store(dataclasses.replace(store.settings, smtp_host="smtp.example"), engine=store.engine)
+    assert send_digest(configured, 2026, 47, None, CUTOFF, again=True).warning is None
+
+
+def test_the_printable_digest_is_found_only_by_its_exact_week_scope_and_token(store, data):
+    from analysis.digest.staff import printable_digest
+
+    built = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    token = archive.share_token(store.settings.secret_key, "2026-W47", "partnership")
+    assert printable_digest(store, "2026-W47", "partnership", token) == (built.path / "print.html").read_bytes()
+    assert printable_digest(store, "2026-w47", "partnership", token) is not None  # the week as people type it
+    for week, scope, tok in (("2026-W46", "partnership", token), ("2026-W47", "food", token),
+                             ("2026-W47", "partnership", token[:-1]), ("nonsense", "partnership", token),
+                             ("2026-W47", "../partnership", token)):
+        assert printable_digest(store, week, scope, tok) is None, (week, scope)
