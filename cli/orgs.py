@@ -46,38 +46,14 @@ def orgs_list() -> None:
               help="The bot's @username; without it Chorus asks Telegram (getMe) using TELEGRAM_BOT_TOKEN.")
 def orgs_link(code, qr_file, bot_username) -> None:
     """Print the Telegram link that enrols someone with organisation CODE (https://t.me/<bot>?start=CODE)."""
-    from bot.links import join_link, write_qr
-    from config.settings import load_settings
-    from surveys.admin import AdminError, find_organisation
+    from bot.links import LinkError, organisation_join_link, write_qr
+    from surveys.admin import AdminError
 
     try:
-        org = find_organisation(_store(), code)
-    except AdminError as exc:
-        raise click.ClickException(str(exc)) from None
-    if bot_username is None:
-        bot_username = _telegram_username(load_settings())
-    try:
-        link = join_link(bot_username, org.code)
-    except ValueError as exc:
+        link = organisation_join_link(_store(), code, bot_username).link
+    except (AdminError, LinkError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(link)
     if qr_file:
         write_qr(link, qr_file)
         click.echo(f"QR code written to {qr_file}", err=True)
-
-
-def _telegram_username(settings) -> str:
-    from bot.channel import TelegramChannel
-    from surveys.channels import ChannelError
-
-    if not settings.telegram_enabled:
-        raise click.ClickException("TELEGRAM_BOT_TOKEN is not set: set it, or pass --bot-username NAME")
-    channel = TelegramChannel.from_settings(settings)
-    try:
-        return channel.username()
-    except ChannelError as exc:
-        raise click.ClickException(f"could not ask Telegram for the bot's username ({exc}); "
-                                   "pass --bot-username NAME instead") from None
-    finally:
-        channel.close()
-
