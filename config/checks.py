@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from analysis.language import primary_language
 from sms.channel import render_sms
@@ -14,8 +15,16 @@ from surveys.loader import lint_survey
 MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
-def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None) -> list[str]:
-    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones)."""
+def sms_cost(message: OutgoingMessage):
+    """What `message` costs by SMS as sent (choices numbered): its segments, encoding and units
+    (sms.segments.SegmentCount). The default cost function of the checks below."""
+    return count_segments(render_sms(message))
+
+
+def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None,
+                    sms_cost: Callable = sms_cost) -> list[str]:
+    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones).
+    `sms_cost`: message -> its count (.segments, .encoding, .units); the SMS channel's by default."""
     warnings = list(lint_survey(survey))
     if safeguarding_languages is None:
         from analysis.safeguarding import Safeguarding
@@ -28,11 +37,11 @@ def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | Non
         if primary_language(lang) not in safeguarding_languages:
             warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
                             f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
-    warnings.extend(sms_length_warnings(survey))
+    warnings.extend(sms_length_warnings(survey, sms_cost))
     return warnings
 
 
-def sms_length_warnings(survey: Survey) -> list[str]:
+def sms_length_warnings(survey: Survey, sms_cost: Callable = sms_cost) -> list[str]:
     """Every text as it would go out by SMS (choices numbered, `{org}` filled with a long-ish name),
     measured in segments: carriers bill per segment, and one non-GSM character halves a segment."""
     out = []
@@ -42,7 +51,7 @@ def sms_length_warnings(survey: Survey) -> list[str]:
     for i, q in enumerate(survey.questions):
         texts += [(f"questions[{i}].prompt", render_question(q, lang, sample_org), lang) for lang in survey.languages]
     for path, message, lang in texts:
-        count = count_segments(render_sms(message))
+        count = sms_cost(message)
         if count.segments > MAX_SMS_SEGMENTS:
             out.append(f"{path}.{lang}: {count.segments} SMS segments as sent ({count.encoding}, {count.units} "
                        f"{'characters' if count.encoding == 'GSM-7' else 'UTF-16 units'}); keep it to {MAX_SMS_SEGMENTS}")

@@ -87,3 +87,21 @@ def test_checking_survey_files_gives_each_survey_its_warnings(settings, tmp_path
     (tmp_path / "bad.yaml").write_text("id: broken\n")
     with pytest.raises(SurveyFilesError):
         check_survey_files([str(WEEKLY), str(tmp_path / "bad.yaml")], settings)
+
+
+def test_survey_warnings_measure_length_with_the_cost_they_are_given():
+    """The SMS cost is a parameter (the channel registry will hand it in); by default the SMS channel's."""
+    from types import SimpleNamespace
+
+    from config.checks import MAX_SMS_SEGMENTS, sms_cost, survey_warnings
+    from surveys.engine import OutgoingMessage
+    from surveys.loader import load_survey_file
+
+    survey = load_survey_file(WEEKLY)
+    assert not [w for w in survey_warnings(survey, frozenset({"en", "es"})) if "SMS segments" in w]
+    costly = survey_warnings(survey, frozenset({"en", "es"}),
+                             sms_cost=lambda message: SimpleNamespace(segments=MAX_SMS_SEGMENTS + 1, encoding="GSM-7",
+                                                                      units=999))
+    texts = 2 * len(survey.languages) + len(survey.questions) * len(survey.languages)
+    assert len([w for w in costly if f"{MAX_SMS_SEGMENTS + 1} SMS segments" in w]) == texts
+    assert sms_cost(OutgoingMessage("hi")).segments == 1
