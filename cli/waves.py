@@ -94,7 +94,7 @@ def waves_cancel(wave_id) -> None:
 @click.argument("survey_id")
 def waves_send_now(survey_id) -> None:
     """Make a wave of SURVEY_ID now, for its whole audience (quiet hours still apply per person)."""
-    from config.worker import HOW_TO_CONFIGURE, configured
+    from config.worker import unconfigured_channels
     from surveys.waves import WaveError, send_now, wave_holds
 
     store, now = _store(), _now()
@@ -110,12 +110,9 @@ def waves_send_now(survey_id) -> None:
     goes = ("" if not result.invited else "`chorus worker` sends them" if not held
             else "`chorus worker` sends them then" if held == result.invited else "`chorus worker` sends the rest now")
     click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}); {when}{goes}".rstrip("; "))
-    # This shell's settings are a hint only: the worker decides, with its own (it fails what it cannot send).
-    here = configured(store.settings)
-    for name, n in sorted(result.by_channel.items()):
-        if name not in here and name in HOW_TO_CONFIGURE:
-            click.echo(f"warning: {n} invited by {name}, and no {name} channel is configured here "
-                       f"({HOW_TO_CONFIGURE[name]}): a worker without one fails them", err=True)
+    for name, n, how in unconfigured_channels(store.settings, result.by_channel):
+        click.echo(f"warning: {n} invited by {name}, and no {name} channel is configured here "
+                   f"({how}): a worker without one fails them", err=True)
 
 
 @waves.command("resend")

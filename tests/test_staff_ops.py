@@ -105,3 +105,13 @@ def test_survey_warnings_measure_length_with_the_cost_they_are_given():
     texts = 2 * len(survey.languages) + len(survey.questions) * len(survey.languages)
     assert len([w for w in costly if f"{MAX_SMS_SEGMENTS + 1} SMS segments" in w]) == texts
     assert sms_cost(OutgoingMessage("hi")).segments == 1
+
+
+def test_a_new_wave_names_the_channels_this_installation_cannot_send_through(settings):
+    from config.worker import HOW_TO_CONFIGURE, unconfigured_channels
+
+    invited = {"sms": 3, "telegram": 2, "local": 5}
+    assert unconfigured_channels(settings, invited) == [("sms", 3, HOW_TO_CONFIGURE["sms"]),
+                                                        ("telegram", 2, HOW_TO_CONFIGURE["telegram"])]
+    with_bot = dataclasses.replace(settings, telegram_bot_token="123:abc")
+    assert [name for name, _, _ in unconfigured_channels(with_bot, invited)] == ["sms"]
