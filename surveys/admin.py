@@ -141,18 +141,34 @@ def organisation_id(db: Store, code: str | None) -> int | None:
     return None if code is None else find_organisation(db, code).id
 
 
-def find_organisation(db: Store, code: str) -> m.Organisation:
+@dataclass(frozen=True)
+class OrganisationView:
+    """An organisation as staff see it (plain data: no database session behind it)."""
+    id: int
+    name: str
+    code: str
+    timezone: str
+    language: str
+    welcome_survey_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: m.Organisation) -> OrganisationView:
+        return cls(org.id, org.name, org.code, org.timezone, org.language, org.welcome_survey_id, org.created_at)
+
+
+def find_organisation(db: Store, code: str) -> OrganisationView:
     with db.session() as s:
         org = s.scalar(select(m.Organisation).where(m.Organisation.code_key == (code or "").casefold()))
         if org is None:
             raise unknown("organisation with join code", code, s.scalars(select(m.Organisation.code)),
                           "chorus orgs add NAME --code CODE")
-        return org
+        return OrganisationView.of(org)
 
 
-def list_organisations(db: Store) -> list[m.Organisation]:
+def list_organisations(db: Store) -> list[OrganisationView]:
     with db.session() as s:
-        return list(s.scalars(select(m.Organisation).order_by(m.Organisation.name)))
+        return [OrganisationView.of(org) for org in s.scalars(select(m.Organisation).order_by(m.Organisation.name))]
 
 
 # ---- surveys ---------------------------------------------------------------------------------------

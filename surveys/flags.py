@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, insert, or_, select, update
@@ -325,10 +326,16 @@ def contact_warning(db: Store) -> str | None:
             "`chorus flags contacts add --org CODE --email ADDRESS` (or one for every organisation, without --org)")
 
 
-def list_contacts(db: Store) -> list[tuple[str | None, str, str]]:
+class SafeguardingContactView(NamedTuple):
+    organisation: str | None  # join code, None: hears about every organisation's flags
+    channel: str
+    address: str
+
+
+def list_contacts(db: Store) -> list[SafeguardingContactView]:
     """(organisation code or None for partnership-wide, channel, address)."""
     with db.session() as s:
-        return [tuple(r) for r in s.execute(
+        return [SafeguardingContactView(*r) for r in s.execute(
             select(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)
             .outerjoin(m.Organisation, m.Organisation.id == m.SafeguardingContact.organisation_id)
             .order_by(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)).all()]

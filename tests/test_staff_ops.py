@@ -115,3 +115,20 @@ def test_a_new_wave_names_the_channels_this_installation_cannot_send_through(set
                                                         ("telegram", 2, HOW_TO_CONFIGURE["telegram"])]
     with_bot = dataclasses.replace(settings, telegram_bot_token="123:abc")
     assert [name for name, _, _ in unconfigured_channels(with_bot, invited)] == ["sms"]
+
+
+def test_what_the_listing_operations_return_is_plain_typed_data(db, now):
+    """A console renders these the way the CLI does: fields by name, no database session behind them."""
+    from analysis.theme_report import list_aliases, set_alias
+
+    admin.add_organisation_once(db, "Riverside Pantry", "PANTRY", now)
+    org = admin.find_organisation(db, "pantry")
+    assert dataclasses.is_dataclass(org) and (org.code, org.name, org.timezone) == ("PANTRY", "Riverside Pantry",
+                                                                                    db.settings.default_timezone)
+    assert admin.list_organisations(db) == [org]
+    add_safeguarding_contact(db, "PANTRY", now, email="lead@pantry.example")
+    [contact] = list_contacts(db)
+    assert (contact.organisation, contact.channel, contact.address) == ("PANTRY", "email", "lead@pantry.example")
+    set_alias(db, ["queue"], "Waiting", None, "Sam", now)
+    [alias] = list_aliases(db)
+    assert (alias.survey_id, alias.key, alias.name, alias.by) == ("", "queue", "Waiting", "Sam")
