@@ -20,7 +20,7 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path):
     for name in ("surveys", "bot", "sms", "analysis", "config", "cli", "demo", "tools"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "examples"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    (tmp_path / "surveys" / "leak.py").write_text("import sms\nimport config.cli\n")
+    (tmp_path / "surveys" / "leak.py").write_text("import sms\nimport config.wiring\n")
     result = subprocess.run([LINT, "--no-cache"], cwd=tmp_path, capture_output=True, text=True,
                             env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert result.returncode != 0
