@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, select
 
@@ -61,10 +62,17 @@ def remove_alias(db: Store, key: str, survey_id: str | None) -> bool:
                                           TA.key == " ".join(key.lower().split()))).rowcount > 0
 
 
-def list_aliases(db: Store) -> list[tuple[str, str, str, str | None]]:
+class ThemeAliasView(NamedTuple):
+    survey_id: str  # "": every survey
+    key: str
+    name: str
+    by: str | None
+
+
+def list_aliases(db: Store) -> list[ThemeAliasView]:
     TA = m.ThemeAlias
     with db.read() as conn:
-        return [tuple(r) for r in conn.execute(select(TA.survey_id, TA.key, TA.name, TA.by)
+        return [ThemeAliasView(*r) for r in conn.execute(select(TA.survey_id, TA.key, TA.name, TA.by)
                                                .order_by(TA.survey_id, TA.name, TA.key)).all()]
 
 

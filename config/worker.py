@@ -58,6 +58,15 @@ def configured(settings: Settings) -> set[str]:
     return {"local", *(name for name, on in enabled.items() if on)}
 
 
+def unconfigured_channels(settings: Settings, by_channel: dict[str, int]) -> list[tuple[str, int, str]]:
+    """(channel, invitations, how to configure it) for each channel of `by_channel` (a new wave's
+    invitations per channel) that these settings would not send through, by name. A hint only: the
+    worker decides with its own settings, and fails what it cannot send."""
+    here = configured(settings)
+    return [(name, n, HOW_TO_CONFIGURE[name]) for name, n in sorted(by_channel.items())
+            if name not in here and name in HOW_TO_CONFIGURE]
+
+
 def describe_channels(channels) -> str:
     """One line: what this process sends through, and what it cannot, with how to configure each."""
     missing = [f"{name} ({hint})" for name, hint in HOW_TO_CONFIGURE.items() if name not in channels]

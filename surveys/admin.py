@@ -108,18 +108,68 @@ def add_organisation(db: Store, name: str, code: str, now: datetime, timezone: s
         return org.id
 
 
-def find_organisation(db: Store, code: str) -> m.Organisation:
+@dataclass(frozen=True)
+class OrganisationAdded:
+    """What `add_organisation_once` did: `created` False when the code was already this organisation's."""
+    id: int
+    name: str
+    code: str
+    created: bool
+
+
+def add_organisation_once(db: Store, name: str, code: str, now: datetime, timezone: str | None = None,
+                          language: str = "en", welcome_survey: str | None = None, *,
+                          exist_ok: bool = False) -> OrganisationAdded:
+    """Add an organisation. With `exist_ok`, a join code already used by an organisation of the same name
+    (compared ignoring case) is success, not an error: what `make run` relies on to be run again."""
+    try:
+        org_id = add_organisation(db, name, code, now, timezone, language, welcome_survey)
+    except AdminError:
+        if exist_ok:
+            try:
+                org = find_organisation(db, code)
+            except AdminError:
+                org = None
+            if org is not None and org.name.casefold() == " ".join(name.split()).casefold():
+                return OrganisationAdded(org.id, org.name, org.code, created=False)
+        raise
+    return OrganisationAdded(org_id, " ".join(name.split()), code, created=True)
+
+
+def organisation_id(db: Store, code: str | None) -> int | None:
+    """The id of the organisation with join code `code` (None for None: "every organisation"); an unknown
+    code is an AdminError with a did-you-mean."""
+    return None if code is None else find_organisation(db, code).id
+
+
+@dataclass(frozen=True)
+class OrganisationView:
+    """An organisation as staff see it (plain data: no database session behind it)."""
+    id: int
+    name: str
+    code: str
+    timezone: str
+    language: str
+    welcome_survey_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: m.Organisation) -> OrganisationView:
+        return cls(org.id, org.name, org.code, org.timezone, org.language, org.welcome_survey_id, org.created_at)
+
+
+def find_organisation(db: Store, code: str) -> OrganisationView:
     with db.session() as s:
         org = s.scalar(select(m.Organisation).where(m.Organisation.code_key == (code or "").casefold()))
         if org is None:
             raise unknown("organisation with join code", code, s.scalars(select(m.Organisation.code)),
                           "chorus orgs add NAME --code CODE")
-        return org
+        return OrganisationView.of(org)
 
 
-def list_organisations(db: Store) -> list[m.Organisation]:
+def list_organisations(db: Store) -> list[OrganisationView]:
     with db.session() as s:
-        return list(s.scalars(select(m.Organisation).order_by(m.Organisation.name)))
+        return [OrganisationView.of(org) for org in s.scalars(select(m.Organisation).order_by(m.Organisation.name))]
 
 
 # ---- surveys ---------------------------------------------------------------------------------------
@@ -128,6 +178,41 @@ class LoadResult:
     survey_id: str
     number: int
     created: bool  # False when the stored current version already had this content
+
+
+@dataclass(frozen=True)
+class SurveyFile:
+    path: str
+    survey: SurveyDefinition
+
+
+class SurveyFilesError(AdminError):
+    """Some of the survey files are invalid; `problems` holds one line per problem (file, path, reason)."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("some survey files are invalid; nothing was changed")
+        self.problems = problems
+
+
+def read_survey_files(paths: Iterable[str]) -> list[SurveyFile]:
+    """Read and check every file; all or nothing: any invalid file is a SurveyFilesError listing every
+    problem in every file, so that nothing is stored from a set of files that is half wrong."""
+    from surveys.loader import SurveyError, load_survey_file
+
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            loaded.append(SurveyFile(str(path), load_survey_file(path)))
+        except SurveyError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise SurveyFilesError(problems)
+    return loaded
+
+
+def load_survey_files(db: Store, paths: Iterable[str], now: datetime) -> list[tuple[SurveyFile, LoadResult]]:
+    """Check every file first (read_survey_files), then store each survey (load_survey)."""
+    return [(f, load_survey(db, f.survey, now)) for f in read_survey_files(paths)]
 
 
 def load_survey(db: Store, survey: SurveyDefinition, now: datetime) -> LoadResult:

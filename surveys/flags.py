@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, insert, or_, select, update
@@ -263,6 +264,58 @@ def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: 
     return True
 
 
+class ContactChoiceError(FlagError):
+    """Neither or both of an email address and a Telegram chat were given: a contact is one of them."""
+
+
+@dataclass(frozen=True)
+class ContactChange:
+    """A safeguarding contact added or removed: `changed` False when it was already there (add) or was not
+    there (remove); `warning` when its channel is not configured, so a worker would fail its alerts at once."""
+    organisation: str | None  # join code, None: every organisation
+    channel: str
+    address: str
+    changed: bool
+    warning: str | None = None
+
+
+def _contact_channel(email: str | None, telegram_chat: str | None) -> tuple[str, str]:
+    if (email is None) == (telegram_chat is None):
+        raise ContactChoiceError("give an email address or a Telegram chat, one per contact")
+    return ("email", email) if email is not None else ("telegram", telegram_chat)
+
+
+def _unconfigured(db: Store, channel: str) -> str | None:
+    if channel == "email" and not db.settings.smtp_host:
+        return ("SMTP_HOST is not set: a worker without it fails email alerts at once (channel not configured), so "
+                "this contact is NOT alerted until it is set and the worker restarted")
+    if channel == "telegram" and not db.settings.telegram_enabled:
+        return ("TELEGRAM_BOT_TOKEN is not set: a worker without it fails Telegram alerts at once (channel not "
+                "configured), so this contact is NOT alerted until it is set and the worker restarted")
+    return None
+
+
+def add_safeguarding_contact(db: Store, org_code: str | None, now: datetime, *, email: str | None = None,
+                             telegram_chat: str | None = None) -> ContactChange:
+    """Add a safeguarding contact, reached by email or in a Telegram chat, for the organisation with join
+    code `org_code` (None: every organisation). Raises ContactChoiceError, FlagError, or AdminError for an
+    unknown code."""
+    from surveys.admin import organisation_id
+
+    channel, address = _contact_channel(email, telegram_chat)
+    added = add_contact(db, organisation_id(db, org_code), channel, address, now)
+    return ContactChange(org_code, channel, address, added, _unconfigured(db, channel))
+
+
+def remove_safeguarding_contact(db: Store, org_code: str | None, *, email: str | None = None,
+                                telegram_chat: str | None = None) -> ContactChange:
+    from surveys.admin import organisation_id
+
+    channel, address = _contact_channel(email, telegram_chat)
+    removed = remove_contact(db, organisation_id(db, org_code), channel, address)
+    return ContactChange(org_code, channel, address, removed)
+
+
 def remove_contact(db: Store, org_id: int | None, channel: str, address: str) -> bool:
     with db.session() as s:
         row = s.execute(select(m.SafeguardingContact).where(
@@ -302,10 +355,16 @@ def contact_warning(db: Store) -> str | None:
             "--org)")
 
 
-def list_contacts(db: Store) -> list[tuple[str | None, str, str]]:
+class SafeguardingContactView(NamedTuple):
+    organisation: str | None  # join code, None: hears about every organisation's flags
+    channel: str
+    address: str
+
+
+def list_contacts(db: Store) -> list[SafeguardingContactView]:
     """(organisation code or None for partnership-wide, channel, address)."""
     with db.session() as s:
-        return [tuple(r) for r in s.execute(
+        return [SafeguardingContactView(*r) for r in s.execute(
             select(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)
             .outerjoin(m.Organisation, m.Organisation.id == m.SafeguardingContact.organisation_id)
             .order_by(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)).all()]

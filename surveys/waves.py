@@ -172,37 +172,103 @@ def due_waves(db: Store, now: datetime) -> list[WaveResult]:
 
 def wave_counts(db: Store, wave_id: int) -> dict[str, int]:
     """invited, sent, delivered, started, completed, opted out, failed: the numbers `chorus waves` shows."""
+    return waves_counts(db, [wave_id])[wave_id]
+
+
+def waves_counts(db: Store, wave_ids: list[int]) -> dict[int, dict[str, int]]:
+    """wave_counts for several waves at once: the same few grouped queries however many waves there are."""
+    ids = list(dict.fromkeys(wave_ids))
+    per = {i: {"invited": 0, "status": {}, "conv": {}, "answered": 0, "opted_out": 0, "waiting": 0, "not_started": 0}
+           for i in ids}
     with db.read() as conn:
-        invited = conn.execute(select(func.count()).select_from(I).where(I.c.wave_id == wave_id)).scalar()
-        by_status = dict(conn.execute(
-            select(M.c.status, func.count(func.distinct(M.c.invitation_id)))
-            .join(I, I.c.id == M.c.invitation_id).where(I.c.wave_id == wave_id).group_by(M.c.status)).all())
-        conv = dict(conn.execute(
-            select(CV.c.status, func.count()).join(I, I.c.conversation_id == CV.c.id)
-            .where(I.c.wave_id == wave_id).group_by(CV.c.status)).all())
-        answered = conn.execute(
-            select(func.count(func.distinct(I.c.id))).select_from(I)
-            .join(m.Answer.__table__, m.Answer.__table__.c.conversation_id == I.c.conversation_id)
-            .where(I.c.wave_id == wave_id)).scalar()
-        opted_out = conn.execute(select(func.count()).select_from(I).join(C, C.c.id == I.c.contact_id)
-                                 .where(I.c.wave_id == wave_id, C.c.opted_out_at.is_not(None))).scalar()
-        waiting = conn.execute(select(func.count()).select_from(I)
-                               .where(I.c.wave_id == wave_id, I.c.status == "pending")).scalar()
-        # Invitations that failed before any message was made (no channel to send them through).
-        not_started = conn.execute(select(func.count()).select_from(I)
-                                   .where(I.c.wave_id == wave_id, I.c.status == "failed")).scalar()
+        for chunk in range(0, len(ids), 500):
+            part = ids[chunk:chunk + 500]
+            mine = I.c.wave_id.in_(part)
+            for w, n in conn.execute(select(I.c.wave_id, func.count()).where(mine).group_by(I.c.wave_id)):
+                per[w]["invited"] = n
+            for w, st, n in conn.execute(
+                    select(I.c.wave_id, M.c.status, func.count(func.distinct(M.c.invitation_id)))
+                    .join(I, I.c.id == M.c.invitation_id).where(mine).group_by(I.c.wave_id, M.c.status)):
+                per[w]["status"][st] = n
+            for w, st, n in conn.execute(
+                    select(I.c.wave_id, CV.c.status, func.count()).join(I, I.c.conversation_id == CV.c.id)
+                    .where(mine).group_by(I.c.wave_id, CV.c.status)):
+                per[w]["conv"][st] = n
+            for w, n in conn.execute(
+                    select(I.c.wave_id, func.count(func.distinct(I.c.id))).select_from(I)
+                    .join(m.Answer.__table__, m.Answer.__table__.c.conversation_id == I.c.conversation_id)
+                    .where(mine).group_by(I.c.wave_id)):
+                per[w]["answered"] = n
+            for w, n in conn.execute(select(I.c.wave_id, func.count()).select_from(I).join(C, C.c.id == I.c.contact_id)
+                                     .where(mine, C.c.opted_out_at.is_not(None)).group_by(I.c.wave_id)):
+                per[w]["opted_out"] = n
+            # Waiting, and failed before any message was made (no channel to send them through).
+            for w, st, n in conn.execute(select(I.c.wave_id, I.c.status, func.count())
+                                         .where(mine, I.c.status.in_(("pending", "failed")))
+                                         .group_by(I.c.wave_id, I.c.status)):
+                per[w]["waiting" if st == "pending" else "not_started"] = n
+    return {w: _counts(p) for w, p in per.items()}
+
+
+def _counts(p: dict) -> dict[str, int]:
+    by_status = p["status"]
     sent = sum(n for st, n in by_status.items() if st in ("sent", "queued", "delivered", "read", "undelivered"))
     return {
-        "invited": invited,
+        "invited": p["invited"],
         "sent": sent,
         "delivered": by_status.get("delivered", 0) + by_status.get("read", 0),
-        "started": answered,
-        "completed": conv.get("completed", 0),
-        "opted out": opted_out,
-        "failed": by_status.get("failed", 0) + by_status.get("undelivered", 0) + not_started,
+        "started": p["answered"],
+        "completed": p["conv"].get("completed", 0),
+        "opted out": p["opted_out"],
+        "failed": by_status.get("failed", 0) + by_status.get("undelivered", 0) + p["not_started"],
         "unknown": by_status.get("unknown", 0),
-        "waiting": waiting,
+        "waiting": p["waiting"],
     }
+
+
+@dataclass(frozen=True)
+class WaveSummary:
+    """A wave as `chorus waves list` (and the console) shows it: what, when, and its counts (see wave_counts)."""
+    id: int
+    survey_id: str
+    scheduled_for: datetime
+    kind: str
+    status: str
+    counts: dict
+
+
+@dataclass(frozen=True)
+class WaveDetail:
+    """One wave in full: its summary, who was left out and why, when the held invitations go, why some failed."""
+    wave: WaveSummary
+    created_at: datetime
+    skipped: dict
+    holds: list
+    failures: dict
+
+
+def list_waves(db: Store, survey_id: str | None = None, limit: int = 20) -> list[WaveSummary]:
+    """The latest waves (of one survey, or all), newest first, each with its counts."""
+    with db.read() as conn:
+        q = select(W.c.id, W.c.survey_id, W.c.scheduled_for, W.c.kind, W.c.status) \
+            .order_by(W.c.scheduled_for.desc()).limit(limit)
+        if survey_id:
+            q = q.where(W.c.survey_id == survey_id)
+        rows = conn.execute(q).all()
+    counts = waves_counts(db, [r.id for r in rows])
+    return [WaveSummary(r.id, r.survey_id, r.scheduled_for, r.kind, r.status, counts[r.id]) for r in rows]
+
+
+def show_wave(db: Store, wave_id: int, now: datetime) -> WaveDetail:
+    """One wave with every count, what is held by quiet hours at `now`, and the failures by reason."""
+    with db.read() as conn:
+        w = conn.execute(select(W.c.id, W.c.survey_id, W.c.scheduled_for, W.c.kind, W.c.status, W.c.created_at,
+                                W.c.skipped).where(W.c.id == wave_id)).first()
+    if w is None:
+        raise WaveError(f"no wave {wave_id}")
+    summary = WaveSummary(w.id, w.survey_id, w.scheduled_for, w.kind, w.status, wave_counts(db, wave_id))
+    return WaveDetail(summary, w.created_at, dict(w.skipped or {}), wave_holds(db, wave_id, now),
+                      wave_failures(db, wave_id))
 
 
 def wave_failures(db: Store, wave_id: int) -> dict[str, int]:

@@ -16,7 +16,7 @@ from analysis.digest.build import Options, build
 from analysis.redact import redact
 from analysis.theme_report import themes_for_week
 from analysis.weeks import week_bounds
-from config.cli import main as chorus
+from cli import main as chorus
 from surveys import admin
 from surveys.loader import load_survey_file
 from surveys.service import InboundMessage, handle_inbound, start_conversation
@@ -83,6 +83,18 @@ def test_no_column_of_the_export_carries_personal_details(store, now):
 
     kept = list(admin.export_answers(store, redact=admin.keep_words))  # asked for: the words as written
     assert kept[1:][[r[header.index("question")] for r in kept[1:]].index("what_was_hard")][header.index("value")] == SAID
+
+
+def test_the_staff_export_masks_unless_personal_details_are_kept_on_purpose(store, now):
+    """The redaction default lives in the staff operation (analysis.exports), not in a front end."""
+    from analysis.exports import answers_export
+
+    sarah_answers_the_weekly_check_in(store, now)
+    assert list(answers_export(store)) == list(admin.export_answers(store, redact=redact))
+    assert list(answers_export(store, "weekly-checkin", keep_personal_details=True)) == \
+        list(admin.export_answers(store, "weekly-checkin", redact=admin.keep_words))
+    assert any(leaks(cell) for row in answers_export(store, keep_personal_details=True) for cell in row)
+    assert not any(leaks(cell) for row in answers_export(store) for cell in row)
 
 
 def test_the_export_command_masks_by_default_and_keeps_words_only_when_asked(store, now, tmp_path, monkeypatch):

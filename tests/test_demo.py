@@ -13,7 +13,8 @@ from sqlalchemy import case, func, select
 from analysis.safeguarding import Safeguarding
 from analysis.sentiment import SentimentTagger, make_analyzer
 from analysis.tagger import AnswerAnalysis
-from config.demo import CLOSED_BY, CLOSED_NOTE, DEMO_CODES, PLANTED, VISIT, WEEKLY, DemoError, demo, seed_demo
+from cli.demo import demo
+from demo.seed import CLOSED_BY, CLOSED_NOTE, DEMO_CODES, PLANTED, VISIT, WEEKLY, DemoError, seed_demo
 from surveys import admin
 from surveys import models as m
 from surveys.store import Store
@@ -157,7 +158,7 @@ def test_the_demo_never_loads_where_people_are_enrolled(db):
 
 
 def test_the_command_loads_once_and_if_empty_leaves_real_installations_alone(tmp_path, monkeypatch):
-    from config.cli import main
+    from cli import main
 
     for name, value in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/demo.db",
                         "CHORUS_SECRET_KEY": "demo-test-secret-0123456789"}.items():

@@ -208,7 +208,7 @@ def test_digest_list_says_what_really_happened_to_each_sending(store, data, smtp
 def test_the_digest_list_command_never_says_sent_when_nothing_went(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from config.cli import main
+    from cli import main
 
     for k, v in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
                  "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}.items():
@@ -235,7 +235,7 @@ def test_digest_send_without_smtp_says_what_the_worker_does_with_it(tmp_path, mo
     it at once (channel not configured). The warning says that, and `digest list` shows it."""
     from click.testing import CliRunner
 
-    from config.cli import main
+    from cli import main
     from config.worker import build
     from tests.process_env import close
 
@@ -260,3 +260,33 @@ def test_digest_send_without_smtp_says_what_the_worker_does_with_it(tmp_path, mo
     finally:
         close(worker.db)
     assert ": 1 failed" in run("digest", "list")
+
+
+def test_sending_to_nobody_is_an_error_before_anything_is_built_and_a_send_says_what_it_queued(store, data):
+    from analysis.digest.staff import NOBODY, DigestError, send_digest
+
+    nobody = Store(dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat=None),
+                   engine=store.engine)
+    with pytest.raises(DigestError) as caught:
+        send_digest(nobody, 2026, 47, None, CUTOFF)
+    assert str(caught.value) == NOBODY and archive.list_archives(store) == []
+    sent = send_digest(store, 2026, 47, None, CUTOFF)
+    assert (sent.archived.digest.week, sent.queued) == ("2026-W47", 2)
+    assert sent.warning.startswith("SMTP_HOST is not set: a worker without it fails it at once")
+    assert send_digest(store, 2026, 47, None, CUTOFF).queued == 0
+    assert send_digest(store, 2026, 47, None, CUTOFF, again=True).queued == 2
+    configured = Store(dataclasses.replace(store.settings, smtp_host="smtp.example"), engine=store.engine)
+    assert send_digest(configured, 2026, 47, None, CUTOFF, again=True).warning is None
+
+
+def test_the_printable_digest_is_found_only_by_its_exact_week_scope_and_token(store, data):
+    from analysis.digest.staff import printable_digest
+
+    built = archive.build_and_archive(store, options(store, 2026, 47, cutoff=CUTOFF), CUTOFF)
+    token = archive.share_token(store.settings.secret_key, "2026-W47", "partnership")
+    assert printable_digest(store, "2026-W47", "partnership", token) == (built.path / "print.html").read_bytes()
+    assert printable_digest(store, "2026-w47", "partnership", token) is not None  # the week as people type it
+    for week, scope, tok in (("2026-W46", "partnership", token), ("2026-W47", "food", token),
+                             ("2026-W47", "partnership", token[:-1]), ("nonsense", "partnership", token),
+                             ("2026-W47", "../partnership", token)):
+        assert printable_digest(store, week, scope, tok) is None, (week, scope)

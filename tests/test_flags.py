@@ -307,7 +307,7 @@ def test_chorus_run_and_the_flags_commands_warn_when_no_contact_is_set(tmp_path)
 
     from click.testing import CliRunner
 
-    from config.cli import main
+    from cli import main
 
     env = {**os.environ, "CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
            "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}

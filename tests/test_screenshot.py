@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from config.screenshot import DEFAULT_HEIGHT, ScreenshotError, find_chromium, png_size, render_png
+from tools.screenshot import DEFAULT_HEIGHT, ScreenshotError, find_chromium, png_size, render_png
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ROOT = Path(__file__).resolve().parents[1]
@@ -192,7 +192,7 @@ def test_cli_writes_the_png(chromium, tmp_path):
     html = tmp_path / "page.html"
     html.write_text(SIMPLE, encoding="utf-8")
     out = tmp_path / "cli.png"
-    result = subprocess.run([sys.executable, "-m", "config.screenshot", str(html), str(out), "--width", "500",
+    result = subprocess.run([sys.executable, "-m", "tools.screenshot", str(html), str(out), "--width", "500",
                              "--height", "300"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "(500x300)" in result.stdout

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from config.bot_main import main as bot_main
 from bot.links import join_link
 from bot.polling import ALLOWED_UPDATES, CONFLICT_MESSAGE
-from config.cli import main as chorus
+from cli import main as chorus
 from tests.fake_telegram import TOKEN, FakeTelegram
 
 COMMANDS = ["start", "help", "skip", "language", "stop", "delete"]
@@ -128,3 +128,18 @@ def test_polling_in_a_thread_stops_when_told(sqlite_db, fake):
     stop.set()
     thread.join(5)
     assert not thread.is_alive() and result == [0]
+
+
+def test_the_join_link_operation_names_the_organisation_and_says_what_is_missing(db, now):
+    from bot.links import LinkError, organisation_join_link
+    from surveys.admin import AdminError, add_organisation
+
+    add_organisation(db, "Riverside Pantry", "Pantry-1", now)
+    got = organisation_join_link(db, "pantry-1", "@ChorusBot")
+    assert (got.organisation, got.link) == ("Pantry-1", "https://t.me/ChorusBot?start=Pantry-1")
+    with pytest.raises(LinkError, match="TELEGRAM_BOT_TOKEN is not set"):  # the test settings have no token
+        organisation_join_link(db, "Pantry-1")
+    with pytest.raises(LinkError, match="not a Telegram bot username"):
+        organisation_join_link(db, "Pantry-1", "no spaces")
+    with pytest.raises(AdminError, match="did you mean: Pantry-1"):
+        organisation_join_link(db, "Pantry-2", "ChorusBot")

@@ -675,13 +675,13 @@ def cli(db, monkeypatch, now, *args):
     """Run `chorus ARGS` in this process against the test database, with the CLI's clock at `now`."""
     from click.testing import CliRunner
 
-    import config.cli_ops
-    from config.cli import main
+    import cli.waves
+    from cli import main
 
     monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CHORUS_VAR_DIR", str(db.settings.var_dir))
     monkeypatch.setenv("CHORUS_SECRET_KEY", "test-secret-key-0123456789")
-    monkeypatch.setattr(config.cli_ops, "_now", lambda: now)
+    monkeypatch.setattr(cli.waves, "_now", lambda: now)
     result = CliRunner().invoke(main, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output + result.stderr
     return result
@@ -723,3 +723,57 @@ def test_waves_show_lists_failures_with_their_reason_and_the_remedy(world, monke
             "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID, "
             "restart it, then `chorus waves resend 1`)\n") in shown
     assert "1 invitation(s) put back" in cli(db, monkeypatch, at, "waves", "resend", "1").stdout
+
+
+# ---- the staff operations behind `chorus waves list` and `show` --------------------------------------
+def statements(db, operation):
+    """How many SQL statements `operation` runs (counted at the engine, nothing faked)."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = operation()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return result, len(seen)
+
+
+def test_listing_waves_counts_them_all_in_the_same_few_queries(world):
+    """No query per wave: listing six waves runs as many statements as listing two, and every count is what
+    wave_counts says for that wave alone."""
+    from surveys.waves import list_waves
+
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001", "PANTRY")
+    person(db, t0, "+447700900002", "YOUTH")
+    waves = [create_wave(db, "pantry", t0 + timedelta(hours=i), t0, kind="manual").wave_id for i in range(6)]
+    cancel_wave(db, waves[0], t0)
+    drain(Worker(db, {"sms": Recorder("sms")}, clock=Clock(t0 + timedelta(hours=6))))
+    two, few = statements(db, lambda: list_waves(db, "pantry", limit=2))
+    six, many = statements(db, lambda: list_waves(db, "pantry", limit=6))
+    assert [w.id for w in two] == waves[:-3:-1] and [w.id for w in six] == waves[::-1]
+    assert few == many
+    assert {w.id: w.counts for w in six} == {w: wave_counts(db, w) for w in waves}
+    assert six[-1].status == "cancelled" and six[0].counts["invited"] == 2
+
+
+def test_showing_a_wave_gives_everything_in_one_result_and_an_unknown_one_is_an_error(world):
+    from surveys.waves import WaveError, show_wave
+
+    db, t0 = world
+    load(db, t0)
+    person(db, t0, "+447700900001", "PANTRY")
+    wave = create_wave(db, "pantry", t0, t0, kind="manual").wave_id
+    detail = show_wave(db, wave, t0)
+    assert (detail.wave.id, detail.wave.survey_id, detail.wave.kind) == (wave, "pantry", "manual")
+    assert detail.wave.counts == wave_counts(db, wave) and detail.created_at == t0
+    assert detail.failures == {}
+    assert [(h.count, h.until, h.timezone) for h in detail.holds] == [(1, t0 + timedelta(hours=1), "Europe/London")]
+    with pytest.raises(WaveError, match="no wave 99"):
+        show_wave(db, 99, t0)

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from config.cli import main as chorus
+from cli import main as chorus
 from surveys import admin
 from surveys import models as m
 from surveys.service import InboundMessage, handle_inbound

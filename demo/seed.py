@@ -31,8 +31,8 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import click
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from surveys import admin, flags
 from surveys import models as m
@@ -377,9 +377,15 @@ def demo_counts(db: Store, loaded: bool, weeks: tuple[str | None, str | None] = 
 
 
 def demo_loaded(db: Store) -> bool:
-    with db.read() as conn:
-        return conn.execute(select(m.Organisation.id).where(m.Organisation.code_key.in_(DEMO_CODES)).limit(1)
-                            ).first() is not None
+    """Whether the demo is in this database (its organisations' join codes mark it). A database without the
+    schema is a DemoError that says what to run."""
+    try:
+        with db.read() as conn:
+            return conn.execute(select(m.Organisation.id).where(m.Organisation.code_key.in_(DEMO_CODES)).limit(1)
+                                ).first() is not None
+    except (OperationalError, ProgrammingError) as exc:
+        raise DemoError(f"the database is not ready ({exc.orig.__class__.__name__}): run "
+                        "`chorus db upgrade` first") from None
 
 
 def other_data(db: Store) -> str | None:
@@ -824,7 +830,7 @@ def visit_survey(service: SurveyDefinition) -> SurveyDefinition:
     (so the clock never sends it: the demo makes its waves)."""
     data = replace(service, id=VISIT, title="After your visit", schedule=None,
                    audience=Audience(organisations=DEMO_CODES, channels=("local",))).to_dict()
-    return parse_survey(data, "visit-feedback (config/demo.py)")
+    return parse_survey(data, "visit-feedback (demo/seed.py)")
 
 
 def _number(value: int, top: int, rng: random.Random) -> str:
@@ -856,49 +862,3 @@ def _asks(survey: SurveyDefinition, key: str | None) -> bool:
 
 def _clamp(x: float, lo: float, hi: float) -> float:
     return max(lo, min(hi, x))
-
-
-# ---- the command ----------------------------------------------------------------------------------
-@click.command("demo")
-@click.option("--if-empty", is_flag=True,
-              help="Succeed without loading anything when the database is not a new one (it has participants, "
-                   "safeguarding contacts, or organisations other than 'demo'); without it that is an error. "
-                   "`make run` uses this.")
-@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 26), help="Weeks of history.")
-@click.option("--participants", "participants_per_org", default=40, show_default=True, type=click.IntRange(1, 200),
-              help="Participants per organisation at the start (most text JOIN, staff enrol the rest); a few "
-                   "more join during the weeks.")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same data.")
-def demo(if_empty, weeks, participants_per_org, seed) -> None:
-    """Load realistic demo data: 3 organisations, WEEKS weeks of check-ins and visit surveys answered in the
-    voice of service users, a few safeguarding flags. Loaded once; a second run changes nothing."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from config.cli import _store
-
-    store = _store()
-    try:
-        loaded = demo_loaded(store)
-    except (OperationalError, ProgrammingError) as exc:
-        raise click.ClickException(f"the database is not ready ({exc.orig.__class__.__name__}): run "
-                                   "`chorus db upgrade` first") from None
-    if loaded:
-        click.echo("demo data already loaded (organisations " + ", ".join(DEMO_CODES) + ")")
-        return
-    reason = other_data(store)
-    if if_empty and reason:
-        click.echo(f"not loading demo data: {reason}")
-        return
-    click.echo(f"loading {weeks} weeks of demo data (this takes a few seconds) ...", err=True)
-    try:
-        report = seed_demo(store, datetime.now(timezone.utc), weeks=weeks, participants_per_org=participants_per_org,
-                           seed=seed)
-    except DemoError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"loaded demo data in {report.seconds:.1f} s")
-    for line in report.lines():
-        click.echo("  " + line)
-    click.echo(f"  try: chorus digest build --week {report.last_week}   |   chorus flags list")
-
-
-COMMANDS = (demo,)

@@ -2,7 +2,7 @@
 printable digest renders at all).
 
     render_png(Path("digest.html"), Path("digest.png"), width=800)
-    python -m config.screenshot digest.html digest.png [--width 800] [--height 2400]
+    python -m tools.screenshot digest.html digest.png [--width 800] [--height 2400]
 
 The browser is found from the CHROMIUM environment variable (a name on PATH or a path), else `chromium`,
 `chromium-browser` or `google-chrome` on PATH; on Debian, `apt-get install chromium`.
@@ -194,7 +194,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m config.screenshot",
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshot",
                                      description="Render an HTML file to PNG with headless Chromium (offline).")
     parser.add_argument("html", type=Path, help="the HTML file to render")
     parser.add_argument("png", type=Path, help="where to write the PNG")

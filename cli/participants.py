@@ -1,0 +1,53 @@
+"""`chorus participants ...`: enrol people, one by one or from a CSV file."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.common import now as _now, store as _store
+
+
+@click.group()
+def participants() -> None:
+    """People who take part."""
+
+
+@participants.command("add")
+@click.argument("address")
+@click.option("--org", "org_code", required=True, help="The organisation's join code.")
+@click.option("--channel", type=click.Choice(["sms", "telegram", "local"]), default="sms", show_default=True)
+@click.option("--language", default=None)
+@click.option("--tag", "tags", multiple=True, help="A tag or cohort (repeatable).")
+def participants_add(address, org_code, channel, language, tags) -> None:
+    """Enrol ADDRESS for an organisation. Consent is asked before their first survey."""
+    from surveys.admin import CREATED, UPDATED, AdminError, enrol_participant
+
+    try:
+        _, outcome = enrol_participant(_store(), channel, address, org_code, _now(), language, tags)
+    except AdminError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo({CREATED: "enrolled; consent pending (asked before the first survey)",
+                UPDATED: "already enrolled; language or tags updated"}.get(outcome, "already enrolled; nothing changed"))
+
+
+@participants.command("import")
+@click.argument("csv_file", type=click.File("r", encoding="utf-8-sig"))
+def participants_import(csv_file) -> None:
+    """Import participants from CSV (columns: channel, address, organisation, language, tags). Each row is
+    created, updated (already enrolled: language or tags changed), unchanged or rejected. All or nothing:
+    if any row is rejected, nothing is imported and every rejected row is listed."""
+    from surveys.admin import import_participants
+
+    text = csv_file.read()
+    total = max(0, len(text.splitlines()) - 1)
+    with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+        report = import_participants(_store(), text, _now(), progress=bar.update)
+    for line, reason in report.errors:
+        click.echo(f"{getattr(csv_file, 'name', 'csv')}: line {line}: rejected: {reason}", err=True)
+    if not report.imported:
+        raise click.ClickException(f"nothing was imported: {report.rejected} rejected (without them: {report.created} "
+                                   f"created, {report.updated} updated, {report.unchanged} unchanged); fix the "
+                                   "rejected rows and run it again")
+    click.echo(f"imported: {report.summary()}" + ("; consent pending for each one created" if report.created else ""))
+

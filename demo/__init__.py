@@ -1,0 +1,1 @@
+"""Demo data: eight weeks of a partnership stored through the real code paths (`chorus demo`)."""
