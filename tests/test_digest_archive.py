@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from analysis.digest import archive
 from analysis.digest.deliver import due_week, options, queue_digest, weekly_digest
-from config.email_channel import EmailChannel
+from mail.channel import EmailChannel
 from surveys import models as m
 from surveys.outbox import Worker
 from surveys.service import InboundMessage, handle_inbound
