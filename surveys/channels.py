@@ -2,9 +2,16 @@
 that adapters join at process start (the outbox looks channels up by name)."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from surveys.engine import OutgoingMessage
+if TYPE_CHECKING:  # the definition module imports the names below; the engine imports the definition
+    from surveys.engine import OutgoingMessage
+
+# The channels a participant can be reached on: what survey files, imports and enrolment validate against.
+# Their names are all the core knows of them; everything else it asks the channel (see `Channel`).
+PARTICIPANT_CHANNELS = ("sms", "telegram", "local")
+# The channels a safeguarding contact (a member of staff) is reached on.
+CONTACT_CHANNELS = ("email", "telegram")
 
 
 class ChannelError(Exception):

@@ -50,3 +50,20 @@ def test_a_forbidden_import_breaks_its_contract(tmp_path, path, source, contract
     assert f"{contract} BROKEN" in result.stdout, result.stdout
     assert "Contracts: 4 kept, 1 broken." in result.stdout, result.stdout
     assert line in result.stdout, result.stdout
+
+
+def test_the_participant_channels_are_named_in_one_place():
+    """Survey files, imports, enrolment and `chorus participants add` all check against
+    surveys.channels.PARTICIPANT_CHANNELS; a second spelled-out list would drift from it."""
+    import ast
+
+    from surveys.channels import PARTICIPANT_CHANNELS
+
+    lists = []
+    for name in PACKAGES:
+        for path in (ROOT / name).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and \
+                        {getattr(e, "value", None) for e in node.elts} >= set(PARTICIPANT_CHANNELS):
+                    lists.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert [where.partition(":")[0] for where in lists] == ["surveys/channels.py"], lists
