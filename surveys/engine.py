@@ -514,12 +514,15 @@ def _reprompt(q: Question, lang: str) -> OutgoingMessage:
 
 
 # ---- buttons ---------------------------------------------------------------------------------------
-def button_ref(ref: str) -> str:
-    """A short stand-in for a long ref: Telegram allows 64 bytes of callback data per button, and a
-    question key may be 64 characters before its value is added."""
-    if len(ref.encode()) <= 40:
-        return ref
+def ref_token(ref: str) -> str:
+    """A short token that stands for `ref` (a question key may be 64 characters): a channel whose buttons
+    carry little data sends this instead of the ref, and a press with it counts as a press on the ref.
+    Which refs a channel shortens, and why, is its own business (see bot/render.py)."""
     return "#" + hashlib.sha1(ref.encode()).hexdigest()[:12]
+
+
+def _stands_for(pressed: str | None, ref: str) -> bool:
+    return pressed == ref or (pressed is not None and pressed.startswith("#") and pressed == ref_token(ref))
 
 
 def _button(st: Step, msg: Inbound, now: datetime) -> Step:
@@ -534,7 +537,7 @@ def _button(st: Step, msg: Inbound, now: datetime) -> Step:
     elif msg.ref == "language" and kind == "language" and msg.text in s.languages:
         _language_reply(st, "", index=s.languages.index(msg.text))
     elif s.conversation is not None and not kind and s.conversation.question is not None \
-            and msg.ref in (s.conversation.question, button_ref(s.conversation.question)):
+            and _stands_for(msg.ref, s.conversation.question):
         _answer(st, s.conversation, msg.text, now, pressed=msg.text)
     else:
         st.events.append(Ignored("stale button"))
