@@ -10,8 +10,8 @@ from twilio.rest import Client
 
 from config.settings import Settings
 from sms.segments import count_segments, gsm7_sanitise
+from sms.status import outcome_of_code
 from surveys.channels import ChannelError
-from surveys.delivery import effect_of
 from surveys.engine import OutgoingMessage
 from surveys.render import render_plain
 
@@ -86,7 +86,7 @@ def classify(exc: TwilioRestException) -> ChannelError:
     the carrier; 21211/21614 mean the number cannot receive SMS; other 4xx are our mistake and permanent."""
     code = str(exc.code) if exc.code is not None else None
     status = exc.status or 0
-    effect = effect_of(code)
+    effect = outcome_of_code(code)
     if status == 429 or status >= 500:
         retry_after = None
         return ChannelError(f"twilio {status}: {exc.msg}", permanent=False, code=code or str(status), retry_after=retry_after)
