@@ -64,10 +64,18 @@ def coalesce(replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
     return merged
 
 
+def render_summary(message: OutgoingMessage) -> str:
+    """A short summary (style 'summary', the weekly digest's for a group): its title, its points as
+    bullets, and the link to the whole, or where it went instead."""
+    lines = [message.subject or ""] + [f"• {point}" for point in message.text.split("\n") if point]
+    lines.append(f"The full digest: {message.link}" if message.link else "The full digest went to the governance email list.")
+    return "\n".join(lines)
+
+
 def render(message: OutgoingMessage) -> tuple[str, InlineKeyboardMarkup | None]:
     """The text to send and its keyboard (None when the message has no choices to press)."""
     if not message.choices or not message.ref:
-        return render_plain(message), None
+        return (render_summary(message) if message.style == "summary" else render_plain(message)), None
     datas = [callback_data(message.ref, c.value) for c in message.choices]
     if any(len(d.encode()) > CALLBACK_DATA_LIMIT for d in datas):
         log.warning("telegram: buttons for %r would exceed %d bytes of callback data; sending a numbered list",

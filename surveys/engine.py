@@ -30,10 +30,13 @@ class Choice:
 @dataclass(frozen=True)
 class OutgoingMessage:
     """Text plus optional choices. The channel decides how choices look (buttons, a numbered list).
-    `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno'.
+    `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno';
+    or 'summary': a short summary of something longer, its points one per line of `text`, its title in
+    `subject` and where to read the whole in `link` (a chat channel lays it out its own way).
     `ref` names what a button press on these choices answers (a question key, 'consent', 'quote', 'language').
-    `subject` is for channels that have one (email). `document` names a stored document a channel may send in
-    full instead of the text (a digest's archived JSON, which the email channel renders as HTML with charts)."""
+    `subject` is a title, for channels that have one (email's subject line). `document` names a stored
+    document a channel may send in full instead of the text (a digest's archived JSON, which the email
+    channel renders as HTML with charts). Both are generic: any channel may use or ignore them."""
 
     text: str
     choices: tuple[Choice, ...] = ()
@@ -41,15 +44,19 @@ class OutgoingMessage:
     ref: str | None = None
     subject: str | None = None
     document: str | None = None
+    link: str | None = None
 
     def to_payload(self) -> dict | None:
-        if not self.choices and self.ref is None and self.subject is None and self.document is None:
+        if not self.choices and self.ref is None and self.subject is None and self.document is None \
+                and self.link is None:
             return None
         payload = {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
         if self.subject is not None:
             payload["subject"] = self.subject
         if self.document is not None:
             payload["document"] = self.document
+        if self.link is not None:
+            payload["link"] = self.link
         return payload
 
     @classmethod
@@ -58,7 +65,7 @@ class OutgoingMessage:
             return cls(text)
         choices = tuple(Choice(v, label) for v, label in payload.get("choices") or ())
         return cls(text, choices, payload.get("style"), payload.get("ref"), payload.get("subject"),
-                   payload.get("document"))
+                   payload.get("document"), payload.get("link"))
 
 
 # ---- what happened ---------------------------------------------------------------------------------
