@@ -1,9 +1,12 @@
-"""Warnings about a valid survey that staff should still hear about before sending it."""
+"""Warnings about a valid survey that staff should still hear about before sending it.
+
+What a text costs by SMS is the SMS channel's knowledge: it comes in as a function (`sms_cost`, by default
+sms.channel.sms_cost), so this code needs no channel and can move into the core's staff operations."""
 from __future__ import annotations
 
+from typing import Callable
+
 from analysis.language import primary_language
-from sms.channel import render_sms
-from sms.segments import count_segments
 from surveys import messages
 from surveys.definition import Survey
 from surveys.engine import OutgoingMessage, render_question
@@ -12,8 +15,11 @@ from surveys.loader import lint_survey
 MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
-def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None) -> list[str]:
-    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones)."""
+def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None,
+                    sms_cost: Callable[[OutgoingMessage], object] | None = None) -> list[str]:
+    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones).
+    `sms_cost`: what a message costs as sent by SMS, with `segments`, `encoding` and `units` (default: the
+    SMS channel's)."""
     warnings = list(lint_survey(survey))
     if safeguarding_languages is None:
         from analysis.safeguarding import Safeguarding
@@ -26,11 +32,13 @@ def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | Non
         if primary_language(lang) not in safeguarding_languages:
             warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
                             f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
-    warnings.extend(sms_length_warnings(survey))
+    if sms_cost is None:
+        from sms.channel import sms_cost
+    warnings.extend(sms_length_warnings(survey, sms_cost))
     return warnings
 
 
-def sms_length_warnings(survey: Survey) -> list[str]:
+def sms_length_warnings(survey: Survey, sms_cost: Callable[[OutgoingMessage], object]) -> list[str]:
     """Every text as it would go out by SMS (choices numbered, `{org}` filled with a long-ish name),
     measured in segments: carriers bill per segment, and one non-GSM character halves a segment."""
     out = []
@@ -40,7 +48,7 @@ def sms_length_warnings(survey: Survey) -> list[str]:
     for i, q in enumerate(survey.questions):
         texts += [(f"questions[{i}].prompt", render_question(q, lang, sample_org), lang) for lang in survey.languages]
     for path, message, lang in texts:
-        count = count_segments(render_sms(message))
+        count = sms_cost(message)
         if count.segments > MAX_SMS_SEGMENTS:
             out.append(f"{path}.{lang}: {count.segments} SMS segments as sent ({count.encoding}, {count.units} "
                        f"{'characters' if count.encoding == 'GSM-7' else 'UTF-16 units'}); keep it to {MAX_SMS_SEGMENTS}")

@@ -30,11 +30,24 @@ class ChannelError(Exception):
 
 
 class Channel(Protocol):
+    """What the core may ask of a channel. It asks, never decides by the channel's name: what a message
+    costs (`units`) and whether choices can be pressed (`buttons`) are each channel's own knowledge."""
     name: str
+    buttons: bool  # choices can be shown as buttons to press (else the channel numbers them)
+
+    def units(self, message: OutgoingMessage) -> int:
+        """What sending `message` costs against the channel's rate limit (SMS: segments; others: 1)."""
+        ...
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         """Send `message`; return the provider's message id or raise ChannelError."""
         ...
+
+
+def units_of(channel: Channel, message: OutgoingMessage) -> int:
+    """`channel.units(message)`; 1 for a stand-in channel (a test's, a benchmark's) that only sends."""
+    units = getattr(channel, "units", None)
+    return units(message) if units is not None else 1
 
 
 def not_configured(name: str) -> str:
@@ -61,3 +74,15 @@ def get(name: str) -> Channel:
 
 def registered() -> tuple[str, ...]:
     return tuple(_registry)
+
+
+def cost(name: str, message: OutgoingMessage) -> int:
+    """What `message` would cost on the registered channel `name`, in its units (raises ChannelError when
+    no such channel is registered)."""
+    return units_of(get(name), message)
+
+
+def shows_buttons(name: str) -> bool:
+    """Whether the registered channel `name` shows choices as buttons (False when it is not registered)."""
+    channel = _registry.get(name)
+    return bool(getattr(channel, "buttons", False))
