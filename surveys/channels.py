@@ -1,10 +1,11 @@
-"""The channel boundary: one outbound operation, typed errors that say whether to retry, and a registry
-that adapters join at process start (the outbox looks channels up by name)."""
+"""The channel boundary: the names of the channels people are reached on, one outbound operation, what the
+core may ask a channel (what a message costs, whether it shows buttons), typed errors that say whether to
+retry, and a registry that adapters join at process start (the outbox looks channels up by name)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # the definition module imports the names below; the engine imports the definition
+if TYPE_CHECKING:  # for annotations only: `chorus` reads the channel names below without loading the engine
     from surveys.engine import OutgoingMessage
 
 # The channels a participant can be reached on: what survey files, imports and enrolment validate against.
