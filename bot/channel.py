@@ -34,6 +34,7 @@ _GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactiv
 
 class TelegramChannel:
     name = "telegram"
+    buttons = True  # inline keyboards (bot/render.py), a numbered list when the callback data would not fit
 
     def __init__(self, token: str, base_url: str | None = None, rate_per_second: float = 30.0,
                  chat_rate_per_second: float = 1.0, *, max_tries: int = 3, max_retry_wait: float = 30.0,
@@ -76,6 +77,9 @@ class TelegramChannel:
             return self._bot
 
     # ---- sending ---------------------------------------------------------------------------------
+    def units(self, message: OutgoingMessage) -> int:
+        return 1  # Telegram's limits count messages
+
     def send(self, address: str, message: OutgoingMessage) -> str:
         """Send `message` to the chat `address`; return "<chat id>:<message id>" or raise ChannelError."""
         chat_id = chat_id_of(address)

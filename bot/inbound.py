@@ -37,7 +37,10 @@ CHANNEL = "telegram"
 MESSAGE_LIMIT = 4096  # characters in one Telegram message
 ID_LIMIT = 2**63  # Telegram's ids are signed 64-bit integers (chat ids are at most 52 bits)
 _QUERY_ID = re.compile(r"[\x21-\x7e]{1,64}")  # callback query ids: short, printable ASCII
-_START = re.compile(r"^/start(?:@\w+)?(?:\s+(\S+))?\s*$", re.IGNORECASE)
+_START = re.compile(r"^/start(?:\s+(\S+))?\s*$", re.IGNORECASE)
+# '/stop@SomeBot': how Telegram names the bot a command is for (in groups, or from a menu); the core reads
+# '/stop', so the suffix goes at the edge.
+_AT_BOT = re.compile(r"^(\s*/\w+)@\w+")
 
 # What a press on a button that no longer counts is answered with (a toast on the person's screen).
 _POLITE = {
@@ -196,7 +199,10 @@ def failure(exc: BaseException, stack: bool = False) -> str:
 def command_to_text(text: str) -> str:
     """`/start CODE` (a deep link) is `JOIN CODE`; a bare `/start` is `JOIN`, which the core explains to
     strangers and treats as START for members. Other commands (/stop, /help, /skip, /delete, /language,
-    with or without @BotName) are keywords the core already reads."""
+    with or without @BotName, which goes here) are keywords the core already reads."""
+    if not text.lstrip().startswith("/"):
+        return text
+    text = _AT_BOT.sub(r"\1", text, count=1)
     found = _START.match(text.strip())
     if found is None:
         return text

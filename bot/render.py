@@ -1,7 +1,7 @@
 """How an OutgoingMessage looks in Telegram: the text, and its choices as an inline keyboard.
 
-A button's callback_data is `<ref>|<value>` (ref shortened by the core's `button_ref`), which the inbound
-side splits again. Telegram allows 64 bytes of callback data; a message whose buttons would not fit is sent
+A button's callback_data is `<ref>|<value>` (a long ref replaced by the core's `ref_token`, see
+`button_ref`), which the inbound side splits again. Telegram allows 64 bytes of callback data; a message whose buttons would not fit is sent
 with its choices as a numbered list instead, which people answer by typing, as on SMS.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from surveys.engine import Choice, OutgoingMessage, button_ref
+from surveys.engine import Choice, OutgoingMessage, ref_token
 from surveys.render import render_plain
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,15 @@ CALLBACK_DATA_LIMIT = 64  # bytes, Telegram's limit per button
 SHORT_LABEL = 14  # characters: labels this short sit two to a row
 MAX_SCALE_ROW = 7  # buttons: 0-10 becomes two rows (0-5, 6-10)
 MERGE_LIMIT = 3500  # characters; Telegram takes 4096, and a scale legend or a "✓ choice" may be added
+
+
+SHORT_REF = 40  # bytes: a ref longer than this goes as the core's token, leaving room for the value
+
+
+def button_ref(ref: str) -> str:
+    """The ref as a button carries it: Telegram allows 64 bytes of callback data per button, and a
+    question key may be 64 characters before its value is added, so a long one goes as its token."""
+    return ref if len(ref.encode()) <= SHORT_REF else ref_token(ref)
 
 
 def callback_data(ref: str, value: str) -> str:
@@ -55,10 +64,18 @@ def coalesce(replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
     return merged
 
 
+def render_summary(message: OutgoingMessage) -> str:
+    """A short summary (style 'summary', the weekly digest's for a group): its title, its points as
+    bullets, and the link to the whole, or where it went instead."""
+    lines = [message.subject or ""] + [f"• {point}" for point in message.text.split("\n") if point]
+    lines.append(f"The full digest: {message.link}" if message.link else "The full digest went to the governance email list.")
+    return "\n".join(lines)
+
+
 def render(message: OutgoingMessage) -> tuple[str, InlineKeyboardMarkup | None]:
     """The text to send and its keyboard (None when the message has no choices to press)."""
     if not message.choices or not message.ref:
-        return render_plain(message), None
+        return (render_summary(message) if message.style == "summary" else render_plain(message)), None
     datas = [callback_data(message.ref, c.value) for c in message.choices]
     if any(len(d.encode()) > CALLBACK_DATA_LIMIT for d in datas):
         log.warning("telegram: buttons for %r would exceed %d bytes of callback data; sending a numbered list",

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import uuid
 
 import click
 
@@ -19,15 +18,19 @@ def chat(address, survey_id, org_code, store=None) -> None:
     piped input, each line is one message and each reply is printed (`< ` first line, `| ` continuation)."""
     from surveys.admin import AdminError, add_participant, find_contact
     from surveys.render import render_plain
-    from surveys.service import InboundMessage, ServiceError, handle_inbound, pending_prompts, start_conversation
+    from local.inbound import turn
+    from surveys.service import ServiceError, pending_prompts, start_conversation
 
     store = store or _store()    # `chorus run --chat` passes the store its other parts use
     _known(store, survey_id, org_code)
     interactive = sys.stdin.isatty()
 
     def show(replies) -> None:
-        for r in replies:
-            click.echo("< " + render_plain(r).replace("\n", "\n| "))
+        say(render_plain(r) for r in replies)
+
+    def say(texts) -> None:
+        for text in texts:
+            click.echo("< " + text.replace("\n", "\n| "))
 
     contact = find_contact(store, "local", address)
     if org_code and contact is None:
@@ -47,8 +50,7 @@ def chat(address, survey_id, org_code, store=None) -> None:
         for line in sys.stdin:  # piped: every line is a message, except /quit and /exit
             if line.strip().lower() in LEAVE:
                 break
-            show(handle_inbound(store, InboundMessage("local", address, f"local-{uuid.uuid4().hex}",
-                                                      line.rstrip("\n")), _now()).replies)
+            say(turn(store, address, line.rstrip("\n"), _now()))
         return
     from config.terminal import output_above_prompt, prompting
 
@@ -66,8 +68,7 @@ def chat(address, survey_id, org_code, store=None) -> None:
                 break
             if line.strip().lower() in LEAVE or (line.strip().lower() in QUIT_WORDS and _confirm_leave(line.strip())):
                 break
-            msg = InboundMessage("local", address, f"local-{uuid.uuid4().hex}", line)
-            show(handle_inbound(store, msg, _now()).replies)
+            say(turn(store, address, line, _now()))
 
 
 LEAVE = ("/quit", "/exit")

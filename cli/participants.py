@@ -5,6 +5,8 @@ import sys
 
 import click
 
+from surveys.channels import PARTICIPANT_CHANNELS
+
 from cli.common import now as _now, store as _store
 
 
@@ -16,7 +18,7 @@ def participants() -> None:
 @participants.command("add")
 @click.argument("address")
 @click.option("--org", "org_code", required=True, help="The organisation's join code.")
-@click.option("--channel", type=click.Choice(["sms", "telegram", "local"]), default="sms", show_default=True)
+@click.option("--channel", type=click.Choice(PARTICIPANT_CHANNELS), default="sms", show_default=True)
 @click.option("--language", default=None)
 @click.option("--tag", "tags", multiple=True, help="A tag or cohort (repeatable).")
 def participants_add(address, org_code, channel, language, tags) -> None:

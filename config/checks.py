@@ -1,12 +1,13 @@
-"""Warnings about a valid survey that staff should still hear about before sending it."""
+"""Warnings about a valid survey that staff should still hear about before sending it.
+
+What a text costs by SMS is the SMS channel's knowledge: it comes in as a function (`sms_cost`, by default
+sms.channel.sms_cost), so this code needs no channel and can move into the core's staff operations."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
 from analysis.language import primary_language
-from sms.channel import render_sms
-from sms.segments import count_segments
 from surveys import messages
 from surveys.definition import Survey
 from surveys.engine import OutgoingMessage, render_question
@@ -15,16 +16,11 @@ from surveys.loader import lint_survey
 MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
-def sms_cost(message: OutgoingMessage):
-    """What `message` costs by SMS as sent (choices numbered): its segments, encoding and units
-    (sms.segments.SegmentCount). The default cost function of the checks below."""
-    return count_segments(render_sms(message))
-
-
 def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None,
-                    sms_cost: Callable = sms_cost) -> list[str]:
+                    sms_cost: Callable[[OutgoingMessage], object] | None = None) -> list[str]:
     """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones).
-    `sms_cost`: message -> its count (.segments, .encoding, .units); the SMS channel's by default."""
+    `sms_cost`: what a message costs as sent by SMS, with `segments`, `encoding` and `units` (default: the
+    SMS channel's)."""
     warnings = list(lint_survey(survey))
     if safeguarding_languages is None:
         from analysis.safeguarding import Safeguarding
@@ -37,11 +33,13 @@ def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | Non
         if primary_language(lang) not in safeguarding_languages:
             warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
                             f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
+    if sms_cost is None:
+        from sms.channel import sms_cost
     warnings.extend(sms_length_warnings(survey, sms_cost))
     return warnings
 
 
-def sms_length_warnings(survey: Survey, sms_cost: Callable = sms_cost) -> list[str]:
+def sms_length_warnings(survey: Survey, sms_cost: Callable[[OutgoingMessage], object]) -> list[str]:
     """Every text as it would go out by SMS (choices numbered, `{org}` filled with a long-ish name),
     measured in segments: carriers bill per segment, and one non-GSM character halves a segment."""
     out = []

@@ -9,7 +9,7 @@ import socket
 import threading
 import uuid
 
-from config.local_channel import LocalChannel
+from local.channel import LocalChannel
 from config.settings import Settings
 from surveys.channels import Channel
 from surveys.outbox import Worker
@@ -36,7 +36,7 @@ def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, floa
         channels["sms"] = SmsChannel.from_settings(settings)
         rates["sms"] = settings.sms_rate_per_second
     if settings.smtp_host:
-        from config.email_channel import EmailChannel
+        from mail.channel import EmailChannel
 
         channels["email"] = EmailChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                                          settings.smtp_username, settings.smtp_password, settings.smtp_starttls)

@@ -9,9 +9,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from config.settings import Settings
-from sms.segments import count_segments, gsm7_sanitise
+from sms.segments import SegmentCount, count_segments, gsm7_sanitise
+from sms.status import outcome_of_code
 from surveys.channels import ChannelError
-from surveys.delivery import effect_of
 from surveys.engine import OutgoingMessage
 from surveys.render import render_plain
 
@@ -23,8 +23,15 @@ def render_sms(message: OutgoingMessage) -> str:
     return gsm7_sanitise(render_plain(message))
 
 
+def sms_cost(message: OutgoingMessage) -> SegmentCount:
+    """What `message` costs by SMS, as sent: its segments, the encoding they go out in and its length in
+    that encoding's units. Carriers bill, and Twilio rate-limits, per segment."""
+    return count_segments(render_sms(message))
+
+
 class SmsChannel:
     name = "sms"
+    buttons = False  # choices go as a numbered list
 
     def __init__(self, account_sid: str, auth_token: str, messaging_service_sid: str | None = None,
                  from_number: str | None = None, status_callback_url: str | None = None,
@@ -46,7 +53,7 @@ class SmsChannel:
 
     def units(self, message: OutgoingMessage) -> int:
         """What a send costs against the rate limit: SMS rates are counted in segments, not messages."""
-        return max(1, count_segments(render_sms(message)).segments)
+        return max(1, sms_cost(message).segments)
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         kwargs = {"to": address, "body": render_sms(message)}
@@ -86,7 +93,7 @@ def classify(exc: TwilioRestException) -> ChannelError:
     the carrier; 21211/21614 mean the number cannot receive SMS; other 4xx are our mistake and permanent."""
     code = str(exc.code) if exc.code is not None else None
     status = exc.status or 0
-    effect = effect_of(code)
+    effect = outcome_of_code(code)
     if status == 429 or status >= 500:
         retry_after = None
         return ChannelError(f"twilio {status}: {exc.msg}", permanent=False, code=code or str(status), retry_after=retry_after)

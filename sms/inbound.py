@@ -23,6 +23,7 @@ from flask import Blueprint, Response, request
 from twilio.request_validator import RequestValidator
 
 from sms.channel import render_sms
+from sms.status import read_status
 from surveys.delivery import record_status
 from surveys.parsing import strip_controls
 from surveys.service import InboundMessage, handle_inbound
@@ -122,7 +123,7 @@ def make_blueprint(store: Store, auth_token: str, public_base_url: str | None = 
             return bad_request("status", "MessageStatus is not a status word")
         if code is not None and not ERROR_CODE.fullmatch(code):
             return bad_request("status", "ErrorCode is not a number")
-        if not record_status(store, "sms", sid, state, code, clock()):
+        if not record_status(store, "sms", sid, state, code, clock(), read_status):
             # 200 all the same: an error would make Twilio retry a callback we can never match.
             log.info("sms status %s for unknown message %s", state, sid)
         return Response("", status=200)

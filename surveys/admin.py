@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
+from surveys.channels import PARTICIPANT_CHANNELS
 from surveys.definition import Survey as SurveyDefinition
 from surveys.messages import supported_languages
 from surveys.store import Store
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-CHANNELS = ("sms", "telegram", "local")
 
 
 class AdminError(ValueError):
@@ -282,8 +282,8 @@ def enrol_participant(db: Store, channel: str, address: str, org_code: str, now:
 
 
 def _staff_address(db: Store, channel: str, raw: str) -> str:
-    if channel not in CHANNELS:
-        raise AdminError(f"channel {channel!r}: use one of {', '.join(CHANNELS)}")
+    if channel not in PARTICIPANT_CHANNELS:
+        raise AdminError(f"channel {channel!r}: use one of {', '.join(PARTICIPANT_CHANNELS)}")
     try:
         return normalise_address(channel, raw, db.settings.sms_default_region, strict=True)
     except InvalidAddress as exc:

@@ -1,10 +1,18 @@
-"""The channel boundary: one outbound operation, typed errors that say whether to retry, and a registry
-that adapters join at process start (the outbox looks channels up by name)."""
+"""The channel boundary: the names of the channels people are reached on, one outbound operation, what the
+core may ask a channel (what a message costs, whether it shows buttons), typed errors that say whether to
+retry, and a registry that adapters join at process start (the outbox looks channels up by name)."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from surveys.engine import OutgoingMessage
+if TYPE_CHECKING:  # for annotations only: `chorus` reads the channel names below without loading the engine
+    from surveys.engine import OutgoingMessage
+
+# The channels a participant can be reached on: what survey files, imports and enrolment validate against.
+# Their names are all the core knows of them; everything else it asks the channel (see `Channel`).
+PARTICIPANT_CHANNELS = ("sms", "telegram", "local")
+# The channels a safeguarding contact (a member of staff) is reached on.
+CONTACT_CHANNELS = ("email", "telegram")
 
 
 class ChannelError(Exception):
@@ -23,11 +31,24 @@ class ChannelError(Exception):
 
 
 class Channel(Protocol):
+    """What the core may ask of a channel. It asks, never decides by the channel's name: what a message
+    costs (`units`) and whether choices can be pressed (`buttons`) are each channel's own knowledge."""
     name: str
+    buttons: bool  # choices can be shown as buttons to press (else the channel numbers them)
+
+    def units(self, message: OutgoingMessage) -> int:
+        """What sending `message` costs against the channel's rate limit (SMS: segments; others: 1)."""
+        ...
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         """Send `message`; return the provider's message id or raise ChannelError."""
         ...
+
+
+def units_of(channel: Channel, message: OutgoingMessage) -> int:
+    """`channel.units(message)`; 1 for a stand-in channel (a test's, a benchmark's) that only sends."""
+    units = getattr(channel, "units", None)
+    return units(message) if units is not None else 1
 
 
 def not_configured(name: str) -> str:
@@ -54,3 +75,15 @@ def get(name: str) -> Channel:
 
 def registered() -> tuple[str, ...]:
     return tuple(_registry)
+
+
+def cost(name: str, message: OutgoingMessage) -> int:
+    """What `message` would cost on the registered channel `name`, in its units (raises ChannelError when
+    no such channel is registered)."""
+    return units_of(get(name), message)
+
+
+def shows_buttons(name: str) -> bool:
+    """Whether the registered channel `name` shows choices as buttons (False when it is not registered)."""
+    channel = _registry.get(name)
+    return bool(getattr(channel, "buttons", False))

@@ -17,7 +17,6 @@ Text = dict[str, str]  # language code -> text; every survey language must be pr
 
 QUESTION_TYPES = ("text", "scale", "nps", "choice", "yesno")
 OPERATORS = ("lt", "lte", "gt", "gte", "eq", "ne", "in", "not_in", "between", "answered")
-CHANNELS = ("sms", "telegram", "local")
 END = "end"  # the goto that finishes the survey; reserved as a question key
 NPS_MIN, NPS_MAX = 0, 10
 

@@ -4,11 +4,16 @@ A send is committed around: the row is written (status 'sending') and committed 
 called, and the result (provider id and 'queued', or the failure) is committed right after. A crash in
 between leaves a 'sending' row, never a silent loss or a blind resend; the outbox of "Scheduled feedback
 waves" resolves those. Failures carry their meaning for the contact (see `ChannelError.effect`).
+
+Providers' words stay with their channels: a channel reads its provider's status reports into a
+`StatusReport` in the core's words (a stage, and a neutral outcome below), and the core acts on that.
 """
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import insert, select, update
 
@@ -20,14 +25,28 @@ from surveys.store import Store
 log = logging.getLogger(__name__)
 M, C = m.Message.__table__, m.Contact.__table__
 
-# How far along a message is; a late callback never moves a message backwards (callbacks can arrive out
-# of order: 'delivered' before 'sent' happens).
-STATUS_RANK = {"sending": 0, "accepted": 1, "queued": 1, "scheduled": 1, "sent": 2, "delivered": 3,
-               "undelivered": 3, "failed": 3, "read": 4, "canceled": 3, "unknown": 0}
-FINAL_FAILURES = ("failed", "undelivered")
-# Provider error codes that say something about the person, not the message.
-OPTED_OUT_CODES = frozenset({"21610"})  # Twilio: the recipient replied STOP at the carrier
-UNREACHABLE_CODES = frozenset({"21211", "21614", "21612", "30003", "30005", "30006"})
+# What became of a message, in the core's words; each channel maps its provider's statuses and codes to
+# these. 'opted_out' and 'unreachable' are also `ChannelError.effect`'s words: they change the contact.
+DELIVERED, FAILED_PERMANENT, FAILED_TEMPORARY = "delivered", "failed-permanent", "failed-temporary"
+OPTED_OUT, UNREACHABLE = "opted_out", "unreachable"
+OUTCOMES = (DELIVERED, FAILED_PERMANENT, FAILED_TEMPORARY, UNREACHABLE, OPTED_OUT)
+EFFECTS = (OPTED_OUT, UNREACHABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A provider's report on a message it took, as its channel reads it. `status` is the word kept on the
+    message (the provider's own, for staff and counts); `stage` says how far along it is (0 not yet heard
+    of, 1 accepted, 2 sent, 3 final, 4 read), since reports can arrive out of order and a late one must
+    never move a message backwards; `outcome` is one of OUTCOMES, or None while the message is on its way."""
+    status: str
+    stage: int
+    outcome: str | None = None
+
+
+# A channel's reader: (status, error code) as the provider wrote them -> a report, or None when the status
+# is not one the provider documents.
+StatusReader = Callable[[str, "str | None"], "StatusReport | None"]
 
 
 class Undeliverable(Exception):
@@ -72,9 +91,9 @@ def record_failure(db: Store, message_id: int, contact_id: int, exc: ChannelErro
 
 
 def record_status(db: Store, channel: str, provider_id: str, status: str, error_code: str | None,
-                  now: datetime) -> bool:
-    """Apply a provider's status callback. Returns False when no message has that provider id (the caller
-    still acknowledges it, so the provider stops retrying).
+                  now: datetime, read: StatusReader) -> bool:
+    """Apply a provider's status callback, read by the channel's `read`. Returns False when no message has
+    that provider id (the caller still acknowledges it, so the provider stops retrying).
 
     Whatever arrives, nothing raises: an id no message can have (not text, longer than the column, with a
     control character) matches nothing; a status Chorus does not know leaves the message as it is (one log line, with
@@ -90,14 +109,16 @@ def record_status(db: Store, channel: str, provider_id: str, status: str, error_
         ).first()
         if row is None:
             return False
-        if status not in STATUS_RANK:
+        report = read(status, error_code)
+        if report is None:
             log.warning("status callback for message %s: status not understood (%d characters); ignored",
                         row.id, len(status))
             return True
-        if STATUS_RANK[status] >= STATUS_RANK.get(row.status, 0):
-            conn.execute(update(M).where(M.c.id == row.id).values(status=status, error_code=error_code or None))
-        if status in FINAL_FAILURES and row.contact_id is not None:
-            apply_effect(conn, row.contact_id, effect_of(error_code), error_code, now)
+        current = read(row.status, None)
+        if report.stage >= (current.stage if current is not None else 0):
+            conn.execute(update(M).where(M.c.id == row.id).values(status=report.status, error_code=error_code or None))
+        if report.outcome in EFFECTS and row.contact_id is not None:
+            apply_effect(conn, row.contact_id, report.outcome, error_code, now)
     return True
 
 
@@ -107,21 +128,13 @@ def _storable(value: object, limit: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
-def effect_of(code: str | None) -> str | None:
-    if code in OPTED_OUT_CODES:
-        return "opted_out"
-    if code in UNREACHABLE_CODES:
-        return "unreachable"
-    return None
-
-
 def apply_effect(conn, contact_id: int, effect: str | None, code: str | None, now: datetime) -> None:
-    if effect == "opted_out":
+    if effect == OPTED_OUT:
         # They said STOP to the carrier; honour it everywhere, as if they had said it to us.
         conn.execute(update(C).where(C.c.id == contact_id, C.c.opted_out_at.is_(None)).values(opted_out_at=now))
         conn.execute(update(m.Conversation.__table__).where(
             m.Conversation.__table__.c.contact_id == contact_id, m.Conversation.__table__.c.status == "open"
         ).values(status="stopped", ended_at=now))
-    elif effect == "unreachable":
+    elif effect == UNREACHABLE:
         conn.execute(update(C).where(C.c.id == contact_id).values(
             unreachable_at=now, unreachable_reason=f"provider error {code}" if code else "provider refused the address"))

@@ -30,10 +30,13 @@ class Choice:
 @dataclass(frozen=True)
 class OutgoingMessage:
     """Text plus optional choices. The channel decides how choices look (buttons, a numbered list).
-    `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno'.
+    `style`: 'list' (options to pick one of), 'scale' (a numeric range; choices are every value), 'yesno';
+    or 'summary': a short summary of something longer, its points one per line of `text`, its title in
+    `subject` and where to read the whole in `link` (a chat channel lays it out its own way).
     `ref` names what a button press on these choices answers (a question key, 'consent', 'quote', 'language').
-    `subject` is for channels that have one (email). `document` names a stored document a channel may send in
-    full instead of the text (a digest's archived JSON, which the email channel renders as HTML with charts)."""
+    `subject` is a title, for channels that have one (email's subject line). `document` names a stored
+    document a channel may send in full instead of the text (a digest's archived JSON, which the email
+    channel renders as HTML with charts). Both are generic: any channel may use or ignore them."""
 
     text: str
     choices: tuple[Choice, ...] = ()
@@ -41,15 +44,19 @@ class OutgoingMessage:
     ref: str | None = None
     subject: str | None = None
     document: str | None = None
+    link: str | None = None
 
     def to_payload(self) -> dict | None:
-        if not self.choices and self.ref is None and self.subject is None and self.document is None:
+        if not self.choices and self.ref is None and self.subject is None and self.document is None \
+                and self.link is None:
             return None
         payload = {"style": self.style, "ref": self.ref, "choices": [[c.value, c.label] for c in self.choices]}
         if self.subject is not None:
             payload["subject"] = self.subject
         if self.document is not None:
             payload["document"] = self.document
+        if self.link is not None:
+            payload["link"] = self.link
         return payload
 
     @classmethod
@@ -58,7 +65,7 @@ class OutgoingMessage:
             return cls(text)
         choices = tuple(Choice(v, label) for v, label in payload.get("choices") or ())
         return cls(text, choices, payload.get("style"), payload.get("ref"), payload.get("subject"),
-                   payload.get("document"))
+                   payload.get("document"), payload.get("link"))
 
 
 # ---- what happened ---------------------------------------------------------------------------------
@@ -514,12 +521,15 @@ def _reprompt(q: Question, lang: str) -> OutgoingMessage:
 
 
 # ---- buttons ---------------------------------------------------------------------------------------
-def button_ref(ref: str) -> str:
-    """A short stand-in for a long ref: Telegram allows 64 bytes of callback data per button, and a
-    question key may be 64 characters before its value is added."""
-    if len(ref.encode()) <= 40:
-        return ref
+def ref_token(ref: str) -> str:
+    """A short token that stands for `ref` (a question key may be 64 characters): a channel whose buttons
+    carry little data sends this instead of the ref, and a press with it counts as a press on the ref.
+    Which refs a channel shortens, and why, is its own business (see bot/render.py)."""
     return "#" + hashlib.sha1(ref.encode()).hexdigest()[:12]
+
+
+def _stands_for(pressed: str | None, ref: str) -> bool:
+    return pressed == ref or (pressed is not None and pressed.startswith("#") and pressed == ref_token(ref))
 
 
 def _button(st: Step, msg: Inbound, now: datetime) -> Step:
@@ -534,7 +544,7 @@ def _button(st: Step, msg: Inbound, now: datetime) -> Step:
     elif msg.ref == "language" and kind == "language" and msg.text in s.languages:
         _language_reply(st, "", index=s.languages.index(msg.text))
     elif s.conversation is not None and not kind and s.conversation.question is not None \
-            and msg.ref in (s.conversation.question, button_ref(s.conversation.question)):
+            and _stands_for(msg.ref, s.conversation.question):
         _answer(st, s.conversation, msg.text, now, pressed=msg.text)
     else:
         st.events.append(Ignored("stale button"))

@@ -24,12 +24,12 @@ from datetime import datetime, timezone
 from sqlalchemy import Connection, insert, or_, select, update
 
 from surveys import models as m
+from surveys.channels import CONTACT_CHANNELS
 from surveys.engine import OutgoingMessage
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
 
-CONTACT_CHANNELS = ("email", "telegram")
 ALERT_NOT_BEFORE = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 

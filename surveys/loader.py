@@ -20,8 +20,8 @@ from zoneinfo import available_timezones
 
 import yaml
 
+from surveys.channels import PARTICIPANT_CHANNELS
 from surveys.definition import (
-    CHANNELS,
     END,
     OPERATORS,
     QUESTION_TYPES,
@@ -794,7 +794,7 @@ class _Parser:
                 continue
             allowed, why = None, ""
             if name == "channels":
-                allowed, why = CHANNELS, f"is not a channel; use {', '.join(CHANNELS)}"
+                allowed, why = PARTICIPANT_CHANNELS, f"is not a channel; use {', '.join(PARTICIPANT_CHANNELS)}"
             elif name == "languages" and langs is not None:
                 allowed, why = langs, f"is not one of the survey's languages ({', '.join(langs)})"
             values[name] = self.string_list(f"audience.{name}", m[name], allowed, why) or ()

@@ -29,7 +29,7 @@ from sqlalchemy import and_, func, insert, select, update
 
 from surveys import models as m
 from surveys import ratelimit
-from surveys.channels import Channel, ChannelError, not_configured
+from surveys.channels import Channel, ChannelError, not_configured, units_of
 from surveys.delivery import apply_effect
 from surveys.engine import OutgoingMessage
 from surveys.service import ServiceError, start_in
@@ -157,7 +157,7 @@ class Worker:
                     if done is not None:
                         self._record(lane, *done)
                         done = None
-                    units = getattr(channel, "units", lambda _m: 1)(message)
+                    units = units_of(channel, message)
                     slot = self._book(lane, row.channel, units, rate)
                     self._sleep_until(slot - MARK_AHEAD)
                 now = self.db.hot.time_in(self.clock())

@@ -201,8 +201,9 @@ _KEYWORD_MAX_RAW = 256
 _KEYWORD_MAX_NORMALISED = 40
 _KEYWORD_MAX_WORDS = 2
 
-# '/stop', '/stop@SomeBot', '/opt_out': how Telegram sends commands.
-_TELEGRAM_COMMAND = re.compile(r"/(\w+)(?:@\w+)?")
+# '/stop', '/opt_out': a command, as chat apps send them (an adapter strips its own decorations first,
+# such as Telegram's '/stop@SomeBot' in a group).
+_COMMAND = re.compile(r"/(\w+)")
 _KEYWORD_SEPARATORS = re.compile(r"[\s\-_.'\u2019]+")
 
 
@@ -210,7 +211,7 @@ def match_keyword(text: str, aliases: Mapping[str, str] | None = None) -> str | 
     """The canonical keyword when the WHOLE message is a keyword, else None.
 
     Case, accents, surrounding whitespace, punctuation and emoji are ignored:
-    'STOP', ' stop! ', '🛑 Stop 🛑', 'opt-out', '/stop@SomeBot' -> 'STOP'.
+    'STOP', ' stop! ', '🛑 Stop 🛑', 'opt-out', '/stop' -> 'STOP'.
     A sentence that merely contains a keyword is not one: 'please help me'
     -> None. A keyword repeated ('STOP STOP') still counts.
 
@@ -222,7 +223,7 @@ def match_keyword(text: str, aliases: Mapping[str, str] | None = None) -> str | 
     if not text or len(text) > _KEYWORD_MAX_RAW:
         return None
     stripped = text.strip()
-    command = _TELEGRAM_COMMAND.fullmatch(stripped)
+    command = _COMMAND.fullmatch(stripped)
     if command:
         return _lookup_keyword(_compact(_fold(command.group(1))), aliases)
     normalised = normalise(stripped)

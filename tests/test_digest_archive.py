@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from analysis.digest import archive
 from analysis.digest.deliver import due_week, options, queue_digest, weekly_digest
-from config.email_channel import EmailChannel
+from bot.render import render
+from mail.channel import EmailChannel
 from surveys import models as m
+from surveys.engine import OutgoingMessage
 from surveys.outbox import Worker
 from surveys.service import InboundMessage, handle_inbound
 from surveys.store import Store
@@ -162,10 +164,18 @@ def test_the_telegram_summary_carries_the_link(store, data):
     archived = archive.build_and_archive(s2, options(s2, 2026, 47, cutoff=CUTOFF), CUTOFF)
     assert queue_digest(s2, archived, CUTOFF) == 1
     with s2.read() as conn:
-        (row,) = conn.execute(select(m.Message.channel, m.Message.to_address, m.Message.text)
+        (row,) = conn.execute(select(m.Message.channel, m.Message.to_address, m.Message.text, m.Message.payload)
                               .where(m.Message.purpose == "digest")).all()
     assert row.channel == "telegram" and row.to_address == "-1001234"
-    assert "https://chorus.example/digests/2026-W47/partnership/" in row.text and QUOTED not in row.text
+    # The digest queues a neutral summary (no Telegram in analysis/); the Telegram channel lays it out.
+    summary = OutgoingMessage.from_row(row.text, row.payload)
+    assert summary.link.startswith("https://chorus.example/digests/2026-W47/partnership/") and QUOTED not in row.text
+    text, markup = render(summary)
+    lines = text.split("\n")
+    assert lines[0] == "User voice this week: Riverside Partnership, 2026-W47" and markup is None
+    assert 1 <= len(lines[1:-1]) <= 3 and all(line.startswith("• ") for line in lines[1:-1])
+    assert lines[-1] == f"The full digest: {summary.link}"
+    assert render(dataclasses.replace(summary, link=None))[0].endswith("\nThe full digest went to the governance email list.")
 
 
 def test_weeks_missed_during_an_outage_are_sent_oldest_first_and_a_new_install_starts_with_one(store, data):

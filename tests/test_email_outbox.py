@@ -7,7 +7,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
-from config.email_channel import EmailChannel
+from mail.channel import EmailChannel
 from surveys.channels import ChannelError
 from surveys.engine import OutgoingMessage
 from surveys.outbox import Worker, queue

@@ -24,6 +24,14 @@ def test_a_button_on_the_current_question_answers_it():
     assert [c.value for c in st.replies[0].choices] == ["walk", "bus", "car"]
 
 
+def test_a_button_carrying_the_token_of_the_current_question_answers_it():
+    """A channel with little room per button sends `ref_token(key)` for the key; the engine takes it as the key."""
+    st = engine.step(in_survey(), Inbound("4", kind="button", ref=engine.ref_token("visit")), NOW)
+    assert engine.AnswerRecorded("visit", "scale", "4", 4, "answered") in st.events
+    stale = engine.step(in_survey(question="travel"), Inbound("2", kind="button", ref=engine.ref_token("visit")), NOW)
+    assert stale.events == [engine.Ignored("stale button")]
+
+
 def test_an_old_button_changes_nothing_and_says_nothing():
     before = in_survey(question="travel")
     st = engine.step(before, Inbound("2", kind="button", ref="visit"), NOW)

@@ -306,7 +306,7 @@ ANSWERS = [
     (KEYWORD, "Opt-out", "STOP"),
     (KEYWORD, "STOP STOP", "STOP"),
     (KEYWORD, "/stop", "STOP"),
-    (KEYWORD, "/stop@SomeBot", "STOP"),
+    (KEYWORD, "/stop@SomeBot", None),  # Telegram's form: bot/inbound.py strips the @SomeBot before the core
     (KEYWORD, "START", "START"),
     (KEYWORD, "unstop", "START"),
     (KEYWORD, "/start", "START"),

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request
 from sms.inbound import twiml
 from surveys import admin
 from surveys import models as m
+from sms.status import read_status
 from surveys.delivery import record_status
 from surveys.loader import load_survey_file
 from tests.sms_helpers import ACCOUNT, OUR_NUMBER, ROOT, TWILIO_DATA, Clock, Twilio, sms_app
@@ -217,7 +218,7 @@ def test_record_status_never_raises(db, now, provider_id, status, code):
     with db.write() as conn:
         conn.execute(m.Message.__table__.insert().values(channel="sms", direction="out", external_id="SMx",
                                                          kind="text", text="hi", status="queued", created_at=now))
-    found = record_status(db, "sms", provider_id, status, code, now)
+    found = record_status(db, "sms", provider_id, status, code, now, read_status)
     assert found is (provider_id == "SMx")
     with db.read() as conn:
         status_now, code_now = conn.execute(select(m.Message.status, m.Message.error_code)).one()

@@ -93,7 +93,8 @@ def test_survey_warnings_measure_length_with_the_cost_they_are_given():
     """The SMS cost is a parameter (the channel registry will hand it in); by default the SMS channel's."""
     from types import SimpleNamespace
 
-    from config.checks import MAX_SMS_SEGMENTS, sms_cost, survey_warnings
+    from config.checks import MAX_SMS_SEGMENTS, survey_warnings
+    from sms.channel import sms_cost
     from surveys.engine import OutgoingMessage
     from surveys.loader import load_survey_file
 

@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from bot.channel import TelegramChannel
 from bot.ratelimit import RateLimited, RateLimiter
-from bot.render import MERGE_LIMIT, callback_data, coalesce, parse_callback_data, render
+from bot.render import MERGE_LIMIT, button_ref, callback_data, coalesce, parse_callback_data, render
 from surveys import admin
 from surveys import models as m
 from surveys.channels import ChannelError
 from surveys.delivery import send_now
-from surveys.engine import Choice, OutgoingMessage, button_ref
+from surveys import engine
+from surveys.engine import Choice, OutgoingMessage
 from tests.fake_telegram import BLOCKED, CHAT_NOT_FOUND, TOKEN, Failure, FakeTelegram
 from tests.telegram_helpers import fast_channel
 
@@ -73,6 +74,7 @@ def test_a_long_ref_is_shortened_and_callback_data_never_exceeds_64_bytes():
     message = OutgoingMessage("Pick", (Choice("a" * 20, "A"), Choice("b", "B")), "list", key)
     data = [b.callback_data for row in render(message)[1].inline_keyboard for b in row]
     assert data[0] == f"{button_ref(key)}|{'a' * 20}" and all(len(d.encode()) <= 64 for d in data)
+    assert button_ref(key) == engine.ref_token(key) and button_ref("visit") == "visit"  # short refs go as they are
     # A value too long even then: no buttons, the numbered list people can answer by typing.
     too_long = OutgoingMessage("Pick", (Choice("v" * 64, "Long"), Choice("b", "B")), "list", key)
     text, markup = render(too_long)

@@ -209,7 +209,8 @@ def test_each_kind_of_update_gets_its_own_external_id(now):
 @pytest.mark.parametrize("text, expected", [
     ("/start PANTRY", "JOIN PANTRY"), ("/start", "JOIN"), ("/start@chorus_test_bot PANTRY", "JOIN PANTRY"),
     ("/START pantry", "JOIN pantry"), ("  /start  ", "JOIN"), ("/stop", "/stop"),
-    ("/help@chorus_test_bot", "/help@chorus_test_bot"),
+    ("/help@chorus_test_bot", "/help"), ("/stop@chorus_test_bot  ", "/stop  "), ("/start@chorus_test_bot pantry-1", "JOIN pantry-1"),
+    ("/start@chorus_test_bot", "JOIN"), ("stop@chorus_test_bot", "stop@chorus_test_bot"), ("hi /x@Bot", "hi /x@Bot"),
     ("/language", "/language"), ("/started", "/started"), ("start", "start"),
 ])
 def test_commands(text, expected):
@@ -303,3 +304,12 @@ def test_received_at_is_the_time_telegram_stamped(hook):
     with hook.store.session() as s:
         created = s.scalars(select(m.Message.created_at).where(m.Message.direction == "in")).one()
     assert created.replace(tzinfo=timezone.utc) == datetime.fromtimestamp(1795000000, timezone.utc)
+
+
+@pytest.mark.parametrize("text, keyword", [("/stop@chorus_test_bot", "STOP"), ("/help@chorus_test_bot", "HELP"),
+                                           ("/skip@chorus_test_bot", "SKIP")])
+def test_a_command_for_a_named_bot_is_the_keyword_the_core_reads(text, keyword):
+    """Telegram's '/cmd@BotName' is the adapter's to undo; the core reads plain '/cmd'."""
+    from surveys.parsing import match_keyword
+
+    assert match_keyword(command_to_text(text)) == keyword

@@ -1,5 +1,5 @@
 """Send a built digest: by email to the governance list and, when configured, a short summary to a Telegram
-group; both through the outbox, so they are retried and recorded like every other message. And the weekly
+group (a chat: the summary is neutral, the channel lays it out); both through the outbox, so they are retried and recorded like every other message. And the weekly
 job the clock runs: build last week's digest at the configured day and time, archive it, send it, once.
 """
 from __future__ import annotations
@@ -44,10 +44,11 @@ def digest_link(db: Store, d: dict) -> str | None:
     return base + share_path(db.settings.secret_key, d["week"], scope_of(d.get("organisation")))
 
 
-def telegram_summary(d: dict, link: str | None) -> str:
-    lines = [f"{subject(d)}"] + [f"• {s}" for s in d["summary"][:3]]
-    lines.append(f"The full digest: {link}" if link else "The full digest went to the governance email list.")
-    return "\n".join(lines)
+def short_summary(d: dict, link: str | None) -> OutgoingMessage:
+    """The digest in a few lines, for a chat: its title, its first three points (one per line) and where
+    to read it all (None without a public address: then only the governance email list has it). The
+    channel that sends it lays it out (see bot/render.py)."""
+    return OutgoingMessage("\n".join(d["summary"][:3]), style="summary", subject=subject(d), link=link)
 
 
 NO_RECIPIENTS = "no recipients (DIGEST_RECIPIENTS and DIGEST_TELEGRAM_CHAT are not set)"
@@ -72,7 +73,7 @@ def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = 
                 db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / "digest.json")),
                 now, to_address=address, purpose="digest", conn=conn)))
         if db.settings.digest_telegram_chat:
-            queued.append(("telegram", queue(db, "telegram", OutgoingMessage(telegram_summary(d, digest_link(db, d))),
+            queued.append(("telegram", queue(db, "telegram", short_summary(d, digest_link(db, d)),
                                              now, to_address=db.settings.digest_telegram_chat, purpose="digest",
                                              conn=conn)))
         if queued:

@@ -11,12 +11,16 @@ from surveys.render import render_plain
 
 class LocalChannel:
     name = "local"
+    buttons = False  # the terminal numbers the choices
 
     def __init__(self, out=None, quiet: bool = False):
         self.out = out  # None: sys.stdout as it is at each send (the terminal chat routes it above its prompt)
         self.quiet = quiet
         self.sent = 0
         self._lock = threading.Lock()
+
+    def units(self, message: OutgoingMessage) -> int:
+        return 1
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         with self._lock:

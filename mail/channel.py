@@ -16,11 +16,15 @@ from surveys.render import render_plain
 
 class EmailChannel:
     name = "email"
+    buttons = False
 
     def __init__(self, host: str, port: int = 587, sender: str = "chorus@localhost", username: str | None = None,
                  password: str | None = None, starttls: bool = True, timeout: float = 20.0):
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls, self.timeout = username, password, starttls, timeout
+
+    def units(self, message: OutgoingMessage) -> int:
+        return 1
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         mail = self._digest(address, message) if message.document else EmailMessage()

@@ -1,0 +1,1 @@
+"""Email (SMTP): the channel for staff alerts and governance digests."""
