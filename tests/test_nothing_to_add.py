@@ -59,7 +59,7 @@ SAYS_SOMETHING = [
 def test_the_demo_datas_own_nothing_to_add_answers_are_recognised():
     """The demo answers "Anything else?" with these; any one not recognised became a theme ("nah", "alright")
     and a positive comment in the demo digest."""
-    from config.demo import NOTHING as DEMO_NOTHING
+    from demo.seed import NOTHING as DEMO_NOTHING
 
     assert [a for a in DEMO_NOTHING if not says_nothing(a)] == []
 
