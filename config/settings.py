@@ -99,6 +99,13 @@ class Settings:
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
 
+    @property
+    def configured_channels(self) -> frozenset[str]:
+        """The channels these settings let a process send through: the one place that decides it, for the
+        worker (what it builds), the core (whether a safeguarding contact can be alerted) and the digest."""
+        enabled = {"sms": self.sms_enabled, "email": bool(self.smtp_host), "telegram": self.telegram_enabled}
+        return frozenset({"local", *(name for name, on in enabled.items() if on)})
+
     def webhook_secret(self) -> str:
         """The secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (also the webhook's path):
         TELEGRAM_WEBHOOK_SECRET, or one derived from the installation's secret key."""

@@ -54,8 +54,7 @@ def channels_for(settings: Settings) -> tuple[dict[str, Channel], dict[str, floa
 
 def configured(settings: Settings) -> set[str]:
     """The names of the channels `channels_for` would build from these settings (without building them)."""
-    enabled = {"sms": settings.sms_enabled, "email": bool(settings.smtp_host), "telegram": settings.telegram_enabled}
-    return {"local", *(name for name, on in enabled.items() if on)}
+    return set(settings.configured_channels)
 
 
 def unconfigured_channels(settings: Settings, by_channel: dict[str, int]) -> list[tuple[str, int, str]]:

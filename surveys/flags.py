@@ -41,8 +41,7 @@ def alert_channels(settings) -> frozenset[str]:
     """The contact channels an alert can go through with these settings: email needs SMTP_HOST, Telegram the
     bot token. A worker fails an alert on any other at once (channel not configured), so a contact reached
     only that way alerts nobody."""
-    return frozenset(name for name, on in (("email", bool(settings.smtp_host)),
-                                            ("telegram", settings.telegram_enabled)) if on)
+    return settings.configured_channels & frozenset(CONTACT_CHANNELS)
 
 
 _UNREACHABLE_HINT = "email needs SMTP_HOST, Telegram needs TELEGRAM_BOT_TOKEN"
