@@ -69,8 +69,9 @@ class Scope:
 
     @property
     def sees_contact_details(self) -> bool:
-        """Phone numbers and chat ids: the admin and the safeguarding lead (to reach a person at risk)."""
-        return self.role in ("admin", "safeguarding")
+        """Phone numbers and chat ids, of the organisations `covers` allows: the admin, the organisation's own
+        staff (who enrol their people) and the safeguarding lead (to reach a person at risk); never governance."""
+        return self.role in ("admin", "staff", "safeguarding")
 
     def require(self, allowed: bool, what: str) -> None:
         if not allowed:
