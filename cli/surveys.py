@@ -31,14 +31,15 @@ def _read(files, read):
 def surveys_validate(files) -> None:
     """Check survey files; print every problem with its file, path and reason, and warnings."""
     from analysis.safeguarding import LexiconError
-    from config.checks import check_survey_files
+    from config.wiring import survey_checks
+    from surveys.checks import check_survey_files
 
     try:
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     try:
-        checked = _read(files, lambda paths: check_survey_files(paths, settings))
+        checked = _read(files, lambda paths: check_survey_files(paths, survey_checks(settings)))
     except LexiconError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     for c in checked:

@@ -23,6 +23,18 @@ def make_store(settings: Settings | None = None) -> Store:
     return Store(settings, tagger=tagger)
 
 
+def survey_checks(settings: Settings):
+    """What the core's survey checks (surveys.checks) must ask other rooms: the safeguarding lexicons
+    configured in `settings` (a bad lexicon folder raises analysis.safeguarding.LexiconError) and the SMS
+    channel's cost of a text."""
+    from analysis.safeguarding import Safeguarding
+    from sms.channel import sms_cost
+    from surveys.checks import SurveyChecks
+
+    safeguarding = Safeguarding(settings.safeguarding_lexicon_dir, similarity=False)
+    return SurveyChecks(watched=lambda language: safeguarding.lexicon(language) is not None, sms_cost=sms_cost)
+
+
 def announce(store: Store) -> None:
     """Said once when a long-running process starts (web, bot, worker, clock; `chorus run` prints it): which
     safeguarding layers read which languages, so a deployment without the similarity layer knows it. Not in

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from bot.channel import TelegramChannel
-from config.checks import survey_warnings
 from local.channel import LocalChannel
 from mail.channel import EmailChannel
 from sms.channel import SmsChannel, sms_cost
 from surveys import channels
+from surveys.checks import SurveyChecks, survey_warnings
 from surveys.engine import Choice, OutgoingMessage
 from surveys.loader import load_survey_file
 
@@ -56,7 +56,7 @@ def test_a_stand_in_channel_that_only_sends_costs_one_unit():
 
 
 def test_survey_warnings_ask_the_cost_function_they_are_given():
-    """The warnings code needs no channel: the SMS cost comes in as a function (config passes sms's)."""
+    """The warnings code needs no channel: the SMS cost comes in as a function (config.wiring passes sms's)."""
     survey = load_survey_file(ROOT / "surveys/examples/weekly.yaml")
     asked = []
 
@@ -64,6 +64,6 @@ def test_survey_warnings_ask_the_cost_function_they_are_given():
         asked.append(message.text)
         return sms_cost(OutgoingMessage(message.text * 5, message.choices, message.style, message.ref))
 
-    assert not any("SMS segments" in w for w in survey_warnings(survey, frozenset({"en", "es"})))
-    warned = [w for w in survey_warnings(survey, frozenset({"en", "es"}), sms_cost=cost) if "SMS segments" in w]
+    assert not any("SMS segments" in w for w in survey_warnings(survey, SurveyChecks(lambda lang: True, sms_cost)))
+    warned = [w for w in survey_warnings(survey, SurveyChecks(lambda lang: True, cost)) if "SMS segments" in w]
     assert asked and warned and all("keep it to 3" in w for w in warned)

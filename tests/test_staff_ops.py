@@ -78,31 +78,49 @@ def test_a_safeguarding_contact_is_an_email_or_a_telegram_chat_and_says_when_it_
 
 
 def test_checking_survey_files_gives_each_survey_its_warnings(settings, tmp_path):
-    from config.checks import check_survey_files, survey_warnings
+    from config.wiring import survey_checks
+    from surveys.checks import check_survey_files, survey_warnings
     from surveys.loader import load_survey_file
 
-    [checked] = check_survey_files([str(WEEKLY)], settings)
+    checks = survey_checks(settings)
+    [checked] = check_survey_files([str(WEEKLY)], checks)
     assert checked.survey.id == load_survey_file(WEEKLY).id
-    assert checked.warnings == survey_warnings(checked.survey)
+    assert checked.warnings == survey_warnings(checked.survey, checks)
     (tmp_path / "bad.yaml").write_text("id: broken\n")
     with pytest.raises(SurveyFilesError):
-        check_survey_files([str(WEEKLY), str(tmp_path / "bad.yaml")], settings)
+        check_survey_files([str(WEEKLY), str(tmp_path / "bad.yaml")], checks)
+
+
+def test_survey_warnings_name_each_language_no_lexicon_reads(settings):
+    """Which languages are watched comes from the configured lexicons (through the wiring): a survey in a
+    language without one is warned about, one with a lexicon is not."""
+    from dataclasses import replace
+
+    from config.wiring import survey_checks
+    from surveys.checks import survey_warnings
+    from surveys.loader import load_survey_file
+
+    survey = load_survey_file(WEEKLY)
+    checks = survey_checks(settings)
+    assert not [w for w in survey_warnings(survey, checks) if "no safeguarding lexicon" in w]
+    blind = replace(checks, watched=lambda language: language != survey.languages[-1])
+    [warning] = [w for w in survey_warnings(survey, blind) if "no safeguarding lexicon" in w]
+    assert repr(survey.languages[-1]) in warning
 
 
 def test_survey_warnings_measure_length_with_the_cost_they_are_given():
-    """The SMS cost is a parameter (the channel registry will hand it in); by default the SMS channel's."""
+    """The SMS cost is the SMS channel's knowledge, handed in by the wiring."""
     from types import SimpleNamespace
 
-    from config.checks import MAX_SMS_SEGMENTS, survey_warnings
     from sms.channel import sms_cost
+    from surveys.checks import MAX_SMS_SEGMENTS, SurveyChecks, survey_warnings
     from surveys.engine import OutgoingMessage
     from surveys.loader import load_survey_file
 
     survey = load_survey_file(WEEKLY)
-    assert not [w for w in survey_warnings(survey, frozenset({"en", "es"})) if "SMS segments" in w]
-    costly = survey_warnings(survey, frozenset({"en", "es"}),
-                             sms_cost=lambda message: SimpleNamespace(segments=MAX_SMS_SEGMENTS + 1, encoding="GSM-7",
-                                                                      units=999))
+    assert not [w for w in survey_warnings(survey, SurveyChecks(lambda lang: True, sms_cost)) if "SMS segments" in w]
+    costly = survey_warnings(survey, SurveyChecks(lambda lang: True, lambda message: SimpleNamespace(
+        segments=MAX_SMS_SEGMENTS + 1, encoding="GSM-7", units=999)))
     texts = 2 * len(survey.languages) + len(survey.questions) * len(survey.languages)
     assert len([w for w in costly if f"{MAX_SMS_SEGMENTS + 1} SMS segments" in w]) == texts
     assert sms_cost(OutgoingMessage("hi")).segments == 1

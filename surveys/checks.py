@@ -1,13 +1,13 @@
 """Warnings about a valid survey that staff should still hear about before sending it.
 
-What a text costs by SMS is the SMS channel's knowledge: it comes in as a function (`sms_cost`, by default
-sms.channel.sms_cost), so this code needs no channel and can move into the core's staff operations."""
+Two things here are other rooms' knowledge and come in through `SurveyChecks`, built by the composition
+root (config.wiring.survey_checks): which languages the safeguarding lexicons read (analysis) and what a text
+costs by SMS (the SMS channel). So the core asks, and never imports a channel or the analysis."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
-from analysis.language import primary_language
 from surveys import messages
 from surveys.definition import Survey
 from surveys.engine import OutgoingMessage, render_question
@@ -16,26 +16,24 @@ from surveys.loader import lint_survey
 MAX_SMS_SEGMENTS = 3  # beyond this a question costs more than a short conversation should
 
 
-def survey_warnings(survey: Survey, safeguarding_languages: frozenset[str] | None = None,
-                    sms_cost: Callable[[OutgoingMessage], object] | None = None) -> list[str]:
-    """`safeguarding_languages`: the languages with a safeguarding lexicon (default: the shipped ones).
-    `sms_cost`: what a message costs as sent by SMS, with `segments`, `encoding` and `units` (default: the
-    SMS channel's)."""
-    warnings = list(lint_survey(survey))
-    if safeguarding_languages is None:
-        from analysis.safeguarding import Safeguarding
+@dataclass(frozen=True)
+class SurveyChecks:
+    """`watched(language)`: whether a safeguarding lexicon reads answers in that language.
+    `sms_cost(message)`: what a message costs as sent by SMS, with `segments`, `encoding` and `units`."""
+    watched: Callable[[str], bool]
+    sms_cost: Callable[[OutgoingMessage], object]
 
-        safeguarding_languages = Safeguarding().languages()
+
+def survey_warnings(survey: Survey, checks: SurveyChecks) -> list[str]:
+    warnings = list(lint_survey(survey))
     for lang in survey.languages:
         if lang not in messages.TEXTS:
             warnings.append(f"languages: Chorus has no translation of its own messages (consent, help, "
                             f"re-prompts) for {lang!r}; those will be sent in English")
-        if primary_language(lang) not in safeguarding_languages:
+        if not checks.watched(lang):
             warnings.append(f"languages: no safeguarding lexicon for {lang!r}, so answers in it are never flagged "
                             f"for a person; add one ({lang}.yaml in SAFEGUARDING_LEXICON_DIR)")
-    if sms_cost is None:
-        from sms.channel import sms_cost
-    warnings.extend(sms_length_warnings(survey, sms_cost))
+    warnings.extend(sms_length_warnings(survey, checks.sms_cost))
     return warnings
 
 
@@ -63,12 +61,9 @@ class CheckedSurvey:
     warnings: list[str]
 
 
-def check_survey_files(paths, settings) -> list[CheckedSurvey]:
+def check_survey_files(paths: Iterable[str], checks: SurveyChecks) -> list[CheckedSurvey]:
     """`chorus surveys validate`: read every file all or nothing (surveys.admin.read_survey_files raises
-    SurveyFilesError listing every problem), then the warnings of each, against the safeguarding lexicons
-    configured in `settings` (a bad lexicon folder raises analysis.safeguarding.LexiconError)."""
-    from analysis.safeguarding import Safeguarding
+    SurveyFilesError listing every problem), then the warnings of each."""
     from surveys.admin import read_survey_files
 
-    lexicons = Safeguarding(settings.safeguarding_lexicon_dir).languages()
-    return [CheckedSurvey(f.path, f.survey, survey_warnings(f.survey, lexicons)) for f in read_survey_files(paths)]
+    return [CheckedSurvey(f.path, f.survey, survey_warnings(f.survey, checks)) for f in read_survey_files(paths)]
