@@ -2,11 +2,12 @@
 outbox as everything else, with the same retries and the same record of what was sent."""
 from __future__ import annotations
 
-import json
+import email
 import smtplib
 import ssl
 from pathlib import Path
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import make_msgid
 
 from surveys.channels import ChannelError
@@ -27,12 +28,14 @@ class EmailChannel:
         return 1
 
     def send(self, address: str, message: OutgoingMessage) -> str:
-        mail = self._digest(address, message) if message.document else EmailMessage()
-        if not message.document:
-            mail["From"] = self.sender
-            mail["To"] = address
+        if message.document:
+            mail = self._document(message)
+        else:
+            mail = EmailMessage()
             mail["Subject"] = message.subject or "Chorus"
             mail.set_content(render_plain(message))
+        mail["From"] = self.sender
+        mail["To"] = address
         mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or "chorus.local")
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
@@ -51,12 +54,17 @@ class EmailChannel:
             raise ChannelError(f"smtp: {exc}", permanent=False) from None
         return mail["Message-ID"]
 
-    def _digest(self, address: str, message: OutgoingMessage) -> EmailMessage:
-        """A digest: HTML with inline charts and a plain-text part, rendered from its archived JSON."""
-        from analysis.digest.mime import build_mime
-
+    def _document(self, message: OutgoingMessage) -> EmailMessage:
+        """A prepared email (a digest's archived `email.eml`: its parts and subject, no sender or recipient),
+        sent as it is. `message.subject`, when given, replaces the document's subject."""
         try:
-            d = json.loads(Path(message.document).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ChannelError(f"email: the digest {message.document} cannot be read ({exc})", permanent=True) from None
-        return build_mime(d, sender=self.sender, recipients=[address], subject=message.subject)
+            mail = email.message_from_bytes(Path(message.document).read_bytes(), policy=SMTP)
+        except OSError as exc:
+            raise ChannelError(f"email: the document {message.document} cannot be read ({exc.strerror or exc}); "
+                               "build and send it again", permanent=True) from None
+        for header in ("From", "To", "Message-ID"):
+            del mail[header]
+        if message.subject:
+            del mail["Subject"]
+            mail["Subject"] = message.subject
+        return mail

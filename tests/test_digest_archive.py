@@ -109,7 +109,7 @@ def test_the_weekly_job_sends_once_when_due_and_catches_up_after_downtime(store,
                             .where(m.Message.purpose == "digest").order_by(m.Message.to_address)).all()
     assert [(r.channel, r.to_address) for r in rows] == [("email", "board@riverside.example"),
                                                          ("email", "chair@riverside.example")]
-    assert rows[0].payload["document"].endswith("2026-W47/partnership/digest.json")
+    assert rows[0].payload["document"].endswith("2026-W47/partnership/email.eml")
     assert "Riverside Partnership" in rows[0].payload["subject"]
 
 

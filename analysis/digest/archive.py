@@ -64,12 +64,20 @@ def scope_of(org_code: str | None) -> str:
     return (org_code or "").strip().lower() or "partnership"
 
 
+EMAIL_FILE = "email.eml"
+
+
 def files_for(d: dict) -> dict[str, bytes]:
     """Every file of a digest, by name."""
+    from analysis.digest.mime import build_body
+
     pngs = render.charts(d)       # drawn once, for both HTML renderings
     html, images = render.render_html_email(d, pngs=pngs)
+    text = render.render_text(d)
     out = {"digest.json": (json.dumps(d, indent=2, ensure_ascii=False) + "\n").encode(),
-           "email.html": html.encode(), "email.txt": render.render_text(d).encode(),
+           "email.html": html.encode(), "email.txt": text.encode(),
+           # The whole email but its sender and recipients: the email channel sends it as it is.
+           EMAIL_FILE: bytes(build_body(d, text, html, images)),
            "digest.md": render.render_markdown(d).encode(),
            "print.html": render.render_print_html(d, pngs=pngs).encode()}
     for cid, png in sorted(images.items()):

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from analysis.digest.archive import (
     DA,
     DD,
+    EMAIL_FILE,
     Archived,
     build_and_archive,
     existing,
@@ -70,7 +71,7 @@ def queue_digest(db: Store, archived: Archived, now: datetime, *, again: bool = 
         queued = []
         for address in db.settings.digest_recipients:
             queued.append(("email", queue(
-                db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / "digest.json")),
+                db, "email", OutgoingMessage(text, subject=subject(d), document=str(archived.path / EMAIL_FILE)),
                 now, to_address=address, purpose="digest", conn=conn)))
         if db.settings.digest_telegram_chat:
             queued.append(("telegram", queue(db, "telegram", short_summary(d, digest_link(db, d)),

@@ -29,12 +29,20 @@ def build_mime(d: dict, *, sender: str, recipients: Iterable[str], subject: str 
     recipients = [r for r in recipients if r and r.strip()]
     if not recipients:
         raise ValueError("a digest needs at least one recipient")
-    text = render_text(d)
     html, images = render_html_email(d, pngs=pngs)
-
-    msg = EmailMessage(policy=SMTP)
+    msg = build_body(d, render_text(d), html, images, subject=subject)
+    del msg["Subject"]
     msg["From"] = sender
     msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject if subject is not None else default_subject(d)
+    return msg
+
+
+def build_body(d: dict, text: str, html: str, images: dict[str, bytes], subject: str | None = None) -> EmailMessage:
+    """The digest email with its Subject and no sender or recipient: what the archive keeps as `email.eml`,
+    so the email channel only addresses it (it knows mail, not digests). `text`, `html` and `images` are the
+    renderings `render_text(d)` and `render_html_email(d)` already made."""
+    msg = EmailMessage(policy=SMTP)
     msg["Subject"] = subject if subject is not None else default_subject(d)
     msg.set_content(text, subtype="plain", charset="utf-8")
     msg.add_alternative(html, subtype="html", charset="utf-8")
