@@ -86,7 +86,7 @@ def _texts(db: Store, survey_id: str, start: datetime, end: datetime, language: 
 
 
 def themes_for_week(db: Store, survey_id: str, year: int, week: int, *, tz: str, weeks_back: int = 4,
-                    limit: int = 10, min_count: int = 2, language: str = "en") -> list[ThemeTrend]:
+                    limit: int = 15, min_count: int = 2, language: str = "en") -> list[ThemeTrend]:
     """Top themes of the week with their change against the `weeks_back` weeks before (latest first)."""
     weeks = [previous_week(year, week, n) for n in range(weeks_back + 1)]   # this week first
     bounds = [week_bounds(y, w, tz) for y, w in weeks]

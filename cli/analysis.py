@@ -5,7 +5,8 @@ import sys
 
 import click
 
-from cli.common import date as _date, known as _known, now as _now, pct as _pct, store as _store
+from analysis.retag import retag
+from cli.common import op_default, date as _date, known as _known, now as _now, pct as _pct, store as _store
 
 
 @click.group()
@@ -86,12 +87,11 @@ def _safeguarding_review(store, since_at) -> None:
 @analysis.command("retag")
 @click.option("--since", default=None, help="Only answers from this date (YYYY-MM-DD).")
 @click.option("--survey", "survey_id", default=None)
-@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--batch", default=op_default(retag, "batch"), show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--fresh", is_flag=True, help="Start again even if a run with these options finished.")
 def analysis_retag(since, survey_id, batch, fresh) -> None:
     """Re-tag stored free-text answers with the configured analyzer. Interrupted? Run it again with the same
     options: it resumes after the last finished batch."""
-    from analysis.retag import retag
 
     store = _known(_store(), survey_id)
     since_at = _date(since)

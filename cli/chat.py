@@ -5,11 +5,12 @@ import sys
 
 import click
 
+from local.inbound import DEFAULT_ADDRESS
 from cli.common import known as _known, now as _now, store as _store
 
 
 @click.command("chat")
-@click.option("--as", "address", default="+447700900123", show_default=True, help="Who you are (any address).")
+@click.option("--as", "address", default=DEFAULT_ADDRESS, show_default=True, help="Who you are (any address).")
 @click.option("--survey", "survey_id", default=None, help="Start this survey for you first.")
 @click.option("--org", "org_code", default=None, help="Enrol you with this organisation first (consent pending).")
 def chat(address, survey_id, org_code, store=None) -> None:

@@ -1,6 +1,7 @@
 """What every command shares: the store, the clock, ids that must exist, weeks and dates as typed."""
 from __future__ import annotations
 
+import inspect
 from datetime import datetime, timezone
 
 import click
@@ -9,6 +10,12 @@ from config.settings import SettingsError
 
 # Every command that takes --week means the same week when it is not given: analysis.weeks.default_week.
 WEEK_HELP = "ISO week like 2026-W47 (default: the last complete week, Monday to Sunday in CHORUS_TIMEZONE)."
+
+
+def op_default(operation, parameter: str):
+    """The default the staff operation gives `parameter`: a command shows it and passes it on, never restates
+    it (so the command line and the console cannot drift apart)."""
+    return inspect.signature(operation).parameters[parameter].default
 
 
 def now() -> datetime:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import click
 
-from cli.common import store as _store
+from cli.common import op_default, store as _store
 from demo.seed import DEMO_CODES, DemoError, demo_loaded, other_data, seed_demo
 
 
@@ -14,11 +14,11 @@ from demo.seed import DEMO_CODES, DemoError, demo_loaded, other_data, seed_demo
               help="Succeed without loading anything when the database is not a new one (it has participants, "
                    "safeguarding contacts, or organisations other than 'demo'); without it that is an error. "
                    "`make run` uses this.")
-@click.option("--weeks", default=8, show_default=True, type=click.IntRange(1, 26), help="Weeks of history.")
-@click.option("--participants", "participants_per_org", default=40, show_default=True, type=click.IntRange(1, 200),
+@click.option("--weeks", default=op_default(seed_demo, "weeks"), show_default=True, type=click.IntRange(1, 26), help="Weeks of history.")
+@click.option("--participants", "participants_per_org", default=op_default(seed_demo, "participants_per_org"), show_default=True, type=click.IntRange(1, 200),
               help="Participants per organisation at the start (most text JOIN, staff enrol the rest); a few "
                    "more join during the weeks.")
-@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same data.")
+@click.option("--seed", default=op_default(seed_demo, "seed"), show_default=True, help="Random seed: the same seed gives the same data.")
 def demo(if_empty, weeks, participants_per_org, seed) -> None:
     """Load realistic demo data: 3 organisations, WEEKS weeks of check-ins and visit surveys answered in the
     voice of service users, a few safeguarding flags. Loaded once; a second run changes nothing."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from cli.common import now as _now, store as _store
+from surveys.admin import add_organisation_once
+from cli.common import now as _now, op_default, store as _store
 
 
 @click.group()
@@ -15,7 +16,7 @@ def orgs() -> None:
 @click.argument("name")
 @click.option("--code", required=True, help="Join code people text (JOIN CODE); 1-64 of A-Z a-z 0-9 _ -.")
 @click.option("--timezone", "tz", default=None, help="IANA timezone (default CHORUS_TIMEZONE).")
-@click.option("--language", default="en", show_default=True, help="Language for new contacts.")
+@click.option("--language", default=op_default(add_organisation_once, "language"), show_default=True, help="Language for new contacts.")
 @click.option("--welcome-survey", default=None, help="Survey id to start right after consent.")
 @click.option("--exist-ok", is_flag=True, help="Succeed quietly when the code is already taken by this name.")
 def orgs_add(name, code, tz, language, welcome_survey, exist_ok) -> None:

@@ -6,6 +6,7 @@ import threading
 
 import click
 
+from local.inbound import DEFAULT_ADDRESS
 from cli.common import known as _known, ready_store as _ready_store
 
 log = logging.getLogger("chorus.run")
@@ -45,7 +46,7 @@ def clock() -> None:
 @click.option("--port", default=8000, show_default=True, help="Port for the web app (webhooks).")
 @click.option("--chat/--no-chat", default=None,
               help="Also chat in this terminal (default: when it is one, or when --survey or --org is given).")
-@click.option("--as", "address", default="+447700900123", show_default=True)
+@click.option("--as", "address", default=DEFAULT_ADDRESS, show_default=True)
 @click.option("--survey", "survey_id", default=None)
 @click.option("--org", "org_code", default=None)
 @click.pass_context

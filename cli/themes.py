@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from cli.common import WEEK_HELP, known as _known, now as _now, store as _store, week as _week
+from analysis.theme_report import themes_for_week
+from cli.common import WEEK_HELP, op_default, known as _known, now as _now, store as _store, week as _week
 
 
 @click.group()
@@ -14,11 +15,10 @@ def themes() -> None:
 @themes.command("list")
 @click.option("--survey", "survey_id", required=True)
 @click.option("--week", default=None, help=WEEK_HELP)
-@click.option("--weeks-back", default=4, show_default=True, type=click.IntRange(0, 52))
-@click.option("--limit", default=15, show_default=True)
+@click.option("--weeks-back", default=op_default(themes_for_week, "weeks_back"), show_default=True, type=click.IntRange(0, 52))
+@click.option("--limit", default=op_default(themes_for_week, "limit"), show_default=True)
 def themes_list(survey_id, week, weeks_back, limit) -> None:
     """The week's top themes with their change against earlier weeks."""
-    from analysis.theme_report import themes_for_week
     from analysis.weeks import week_label
 
     store = _known(_store(), survey_id)

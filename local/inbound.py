@@ -11,6 +11,8 @@ from surveys.service import InboundMessage, handle_inbound
 from surveys.store import Store
 
 NAME = "local"
+# Who you are in the terminal chat unless you say (`--as`): an Ofcom drama number, never a real person's.
+DEFAULT_ADDRESS = "+447700900123"
 
 
 def turn(store: Store, address: str, text: str, now: datetime) -> list[str]:
