@@ -5,6 +5,8 @@ from functools import lru_cache
 
 import phonenumbers
 
+from surveys.channels import ADDRESS_KINDS
+
 
 class InvalidAddress(ValueError):
     pass
@@ -42,18 +44,22 @@ def normalise_phone(raw: str, region: str | None = "GB", strict: bool = False) -
 
 @lru_cache(maxsize=50_000)  # on every inbound message; phonenumbers.parse costs about 100 µs
 def normalise_address(channel: str, raw: str, region: str | None = "GB", strict: bool = False) -> str:
-    """The canonical address: E.164 for SMS (and for local addresses written as phone numbers, so a
-    terminal session can stand in for a phone), the chat id for Telegram, the trimmed text otherwise.
+    """The canonical address, by the channel's address kind (surveys.channels.ADDRESS_KINDS): E.164 for a
+    phone (and for free-text addresses written as phone numbers, so a terminal session can stand in for a
+    phone), the chat id for a chat, the trimmed text otherwise.
     `strict`: an SMS number must be a real one (see normalise_phone); for staff input, not inbound."""
     raw = (raw or "").strip()
     if not raw:
         raise InvalidAddress("empty address")
-    if channel == "sms" or (channel == "local" and raw.startswith("+")):
-        return normalise_phone(raw, region, strict and channel == "sms")
-    if channel == "telegram":
+    kind = ADDRESS_KINDS.get(channel)
+    if kind == "phone" or (kind is None and raw.startswith("+")):
+        return normalise_phone(raw, region, strict and kind == "phone")
+    if kind == "chat id":
         if not raw.lstrip("-").isdigit():
             raise InvalidAddress("a Telegram chat id is a number")
         return raw
+    if kind == "email" and ("@" not in raw or any(c.isspace() for c in raw)):
+        raise InvalidAddress("not an email address")
     if len(raw) > 128:
         raise InvalidAddress("address longer than 128 characters")
     return raw

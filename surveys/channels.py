@@ -13,6 +13,9 @@ if TYPE_CHECKING:  # for annotations only: `chorus` reads the channel names belo
 PARTICIPANT_CHANNELS = ("sms", "telegram", "local")
 # The channels a safeguarding contact (a member of staff) is reached on.
 CONTACT_CHANNELS = ("email", "telegram")
+# The kind of address each channel reaches people at: how the core checks what staff type or import, even
+# for a channel this process has not configured (so cannot ask). Anything else is free text.
+ADDRESS_KINDS = {"sms": "phone", "telegram": "chat id", "email": "email"}
 
 
 class ChannelError(Exception):

@@ -131,3 +131,20 @@ def test_an_organisation_name_is_used_once_whatever_its_case(db, now, org):
 def test_an_organisation_name_is_stored_with_single_spaces(db, now):
     admin.add_organisation(db, "  Riverside   Food Bank ", "food", now)
     assert admin.find_organisation(db, "food").name == "Riverside Food Bank"
+
+
+def test_addresses_are_checked_by_the_kind_their_channel_names():
+    """The core checks an address by its channel's address kind (surveys.channels.ADDRESS_KINDS), not by
+    the channel's name: phone numbers, chat ids and email addresses; free text for the terminal."""
+    from surveys.addresses import InvalidAddress, normalise_address
+    from surveys.channels import ADDRESS_KINDS, CONTACT_CHANNELS, PARTICIPANT_CHANNELS
+
+    assert set(ADDRESS_KINDS) <= set(PARTICIPANT_CHANNELS) | set(CONTACT_CHANNELS)
+    assert normalise_address("sms", "07700 900123") == "+447700900123"
+    assert normalise_address("local", "+44 7700 900123") == "+447700900123"   # a terminal standing in for a phone
+    assert normalise_address("local", "me") == "me"
+    assert normalise_address("telegram", "-100123") == "-100123"
+    assert normalise_address("email", " lead@pantry.example ") == "lead@pantry.example"
+    for channel, bad in (("sms", "12345x"), ("telegram", "@someone"), ("email", "lead at pantry"), ("email", "a b@c.d")):
+        with pytest.raises(InvalidAddress):
+            normalise_address(channel, bad, strict=True)
