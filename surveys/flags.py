@@ -26,6 +26,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from surveys import models as m
 from surveys.channels import CONTACT_CHANNELS
 from surveys.engine import OutgoingMessage
+from surveys.outgoing import outbound_row
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,9 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
     for channel, address in sorted(set(contacts)):
         # The worker takes due rows in `not_before` order: an alert due since the epoch goes ahead of any
         # backlog on its channel (a wave of thousands of Telegram invitations must not delay it).
-        conn.execute(insert(m.Message).values(
-            channel=channel, direction="out", to_address=address, kind="text", text=message.text,
-            payload=message.to_payload(), status="pending", not_before=ALERT_NOT_BEFORE, purpose="alert",
-            created_at=now))
+        conn.execute(insert(m.Message).values(outbound_row(
+            message, channel=channel, to_address=address, status="pending", not_before=ALERT_NOT_BEFORE,
+            purpose="alert", created_at=now)))
     return flag_id, len(reachable)
 
 

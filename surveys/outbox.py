@@ -32,7 +32,8 @@ from surveys import ratelimit
 from surveys.channels import Channel, ChannelError, not_configured, units_of
 from surveys.delivery import apply_effect
 from surveys.engine import OutgoingMessage
-from surveys.service import ServiceError, start_in
+from surveys.conversations import ServiceError, start_in
+from surveys.outgoing import outbound_row
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -483,7 +484,6 @@ def queue(db: Store, channel: str, message: OutgoingMessage, now: datetime, *, c
         with db.write() as own:
             return queue(db, channel, message, now, contact_id=contact_id, to_address=to_address, purpose=purpose,
                          not_before=not_before, conn=own)
-    return conn.execute(insert(M).values(
-        channel=channel, direction="out", contact_id=contact_id, to_address=to_address, kind="text",
-        text=message.text, payload=message.to_payload(), status="pending", not_before=not_before or now,
-        purpose=purpose, created_at=now)).inserted_primary_key[0]
+    return conn.execute(insert(M).values(outbound_row(
+        message, channel=channel, contact_id=contact_id, to_address=to_address, status="pending",
+        not_before=not_before or now, purpose=purpose, created_at=now))).inserted_primary_key[0]
