@@ -127,7 +127,7 @@ class Worker:
         """Send claimed rows, one lane per group of contacts (see the class docstring); returns when every
         lane is done. An error in one lane is raised after the others have finished."""
         # An in-memory SQLite database is one per connection: its rows cannot be shared between lanes.
-        count = 1 if self.db.engine.url.database in (None, "", ":memory:") else max(1, self.senders)
+        count = 1 if self.db.sql_engine.url.database in (None, "", ":memory:") else max(1, self.senders)
         lanes: list[list[_Row]] = [[] for _ in range(count)]
         for row in rows:
             key = row.contact_id if row.contact_id is not None else hash(row.address)
@@ -279,7 +279,7 @@ class _Lane:
         self.lock = contextlib.nullcontext() if self.pg else _SQLITE_WRITES
 
     def __enter__(self) -> "_Lane":
-        conn = self.db.engine.connect()
+        conn = self.db.sql_engine.connect()
         if self.pg:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self.conn = conn

@@ -210,7 +210,7 @@ def test_the_digest_says_loudly_when_no_safeguarding_contact_is_set(db, small_or
     d = as_json(build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
     assert d["safeguarding"]["contact_set"] is False
     assert "alerts nobody" in formats(d)["text"]
-    mail = Store(dataclasses.replace(db.settings, smtp_host="smtp.example.org"), engine=db.engine)
+    mail = Store(dataclasses.replace(db.settings, smtp_host="smtp.example.org"), sql_engine=db.sql_engine)
     d = as_json(build(mail, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
     assert d["safeguarding"]["contact_set"] is True
     for name, out in formats(d).items():

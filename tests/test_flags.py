@@ -31,7 +31,7 @@ def store(db) -> Store:
     import dataclasses
 
     settings = dataclasses.replace(db.settings, smtp_host="smtp.example.org", telegram_bot_token="1:test")
-    return Store(settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
+    return Store(settings, sql_engine=db.sql_engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
 
 
 def _send(db, now, text, address="+447700900123", ext=None):
@@ -236,11 +236,11 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
     assert "116 123" in handled.replies[0].text and len(handled.replies) >= 2      # then the survey goes on
     ordinary = _send(store, now, "the staff were lovely", address="+447700900999")
     assert all("116 123" not in r.text for r in ordinary.replies)
-    off = Store(dataclasses.replace(store.settings, safeguarding_reply="off"), engine=store.engine, tagger=store.tagger)
+    off = Store(dataclasses.replace(store.settings, safeguarding_reply="off"), sql_engine=store.sql_engine, tagger=store.tagger)
     _to_last_question(off, now, address="+447700900555")
     assert all("116 123" not in r.text for r in _send(off, now, RISK, address="+447700900555").replies)
     own = Store(dataclasses.replace(store.settings, safeguarding_reply="Call our line on 0800 000 000. {org} cares."),
-                engine=store.engine, tagger=store.tagger)
+                sql_engine=store.sql_engine, tagger=store.tagger)
     _to_last_question(own, now, address="+447700900556")
     assert _send(own, now, RISK, address="+447700900556").replies[0].text == \
         "Call our line on 0800 000 000. Riverside Pantry cares."
@@ -250,7 +250,7 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
 def test_an_alert_points_at_the_command_not_at_a_console_that_does_not_exist(store, now):
     import dataclasses
 
-    site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), engine=store.engine,
+    site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     _setup(site, now)
     _to_last_question(site, now)
@@ -426,7 +426,7 @@ def test_a_contact_on_a_channel_that_is_not_configured_is_no_reader(store, now, 
     _setup(store, now, contacts=False)
     pantry = admin.find_organisation(store, "pantry").id
     flags.add_contact(store, None, "email", "lead@backbone.example", now)
-    bare = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token=None), engine=store.engine,
+    bare = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token=None), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     assert "alerts NOBODY" in flags.contact_warning(bare) and "SMTP_HOST" in flags.contact_warning(bare)
     _to_last_question(bare, now)
@@ -435,14 +435,14 @@ def test_a_contact_on_a_channel_that_is_not_configured_is_no_reader(store, now, 
     assert "will read" not in support and "not read straight away" in support
     assert any("NOBODY IS ALERTED" in r.getMessage() for r in caplog.records if r.name == "surveys.flags")
 
-    mail = Store(dataclasses.replace(store.settings, smtp_host="smtp.example.org"), engine=store.engine,
+    mail = Store(dataclasses.replace(store.settings, smtp_host="smtp.example.org"), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     assert flags.contact_warning(mail) is None
     _to_last_question(mail, now, address="+447700900778")
     assert "A person from Riverside Pantry will read your message" in _send(mail, now, RISK,
                                                                             address="+447700900778").replies[0].text
     telegram = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token="1:x"),
-                     engine=store.engine, tagger=store.tagger)
+                     sql_engine=store.sql_engine, tagger=store.tagger)
     assert flags.add_contact(store, pantry, "telegram", "-100123", now)
     warning = flags.contact_warning(telegram)              # PANTRY reached by Telegram, OTHER by nothing
     assert "OTHER" in warning and "PANTRY" not in warning
