@@ -13,7 +13,7 @@ from sqlalchemy import Connection, update
 
 from surveys import messages
 from surveys import models as m
-from surveys.engine import ConversationView, Session
+from surveys.engine import ConversationView, ConversationState
 from surveys.store import Store
 
 C = m.Contact.__table__
@@ -81,7 +81,7 @@ def load_by_id(db: Store, conn: Connection, contact_id: int) -> LoadedContact | 
     return _load(db, conn, "session_by_id", {"contact_id": contact_id})
 
 
-def conversation_state(db: Store, conn: Connection, contact: LoadedContact) -> Session:
+def conversation_state(db: Store, conn: Connection, contact: LoadedContact) -> ConversationState:
     """What the engine needs to know of this contact: language, consent still asked, the open conversation
     and the one to start next, the organisations it is enrolled with."""
     state = contact.state or {}
@@ -102,7 +102,7 @@ def conversation_state(db: Store, conn: Connection, contact: LoadedContact) -> S
     given = [e for e in contact.enrolments if e.consent_status == "given"]
     default = given[-1] if given else (contact.enrolments[-1] if contact.enrolments else None)
     expiry_hours = (conv.survey.expire_after_hours if conv is not None else None) or db.settings.conversation_expiry_hours
-    return Session(
+    return ConversationState(
         language=contact.language,
         expiry=timedelta(hours=expiry_hours),
         opted_out=contact.opted_out_at is not None,
@@ -116,7 +116,7 @@ def conversation_state(db: Store, conn: Connection, contact: LoadedContact) -> S
     )
 
 
-def state_of(s: Session) -> dict | None:
+def state_of(s: ConversationState) -> dict | None:
     """The part of a conversation state kept on the contact row (a question still pending, what comes next)."""
     then = None
     if s.next_conversation is not None:
@@ -126,7 +126,7 @@ def state_of(s: Session) -> dict | None:
     return {"pending": s.pending, "then": then}
 
 
-def save_state(db: Store, conn: Connection, contact: LoadedContact, before: Session, after: Session) -> None:
+def save_state(db: Store, conn: Connection, contact: LoadedContact, before: ConversationState, after: ConversationState) -> None:
     new_state = state_of(after)
     if new_state != (contact.state or None) or after.language != before.language:
         db.hot.execute(conn, "contact_state", {"contact_id": contact.id, "state": db.hot.json_in(new_state),

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, update
 from surveys import engine
 from surveys import models as m
 from surveys.contacts import conversation_state, load_by_id, save_state
-from surveys.engine import ConversationView, OutgoingMessage, Session
+from surveys.engine import ConversationView, OutgoingMessage, ConversationState
 from surveys.outgoing import insert_replies, outbound_row
 from surveys.store import Store
 
@@ -27,7 +27,7 @@ class ServiceError(Exception):
     """This contact cannot be asked now (opted out, no usable enrolment, busy in another survey ...)."""
 
 
-def insert_conversation(db: Store, conn: Connection, contact_id: int, after: Session, now: datetime) -> int:
+def insert_conversation(db: Store, conn: Connection, contact_id: int, after: ConversationState, now: datetime) -> int:
     """Open the conversation `after.conversation` (the engine has just started it). Returns its id."""
     nc = after.conversation
     t = db.hot.time_in(now)

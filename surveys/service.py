@@ -19,7 +19,7 @@ from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.contacts import LoadedContact, conversation_state, load_by_hash, load_by_id, save_state
 from surveys.conversations import ServiceError, end_conversation, insert_conversation, start_in
-from surveys.engine import ConversationView, Inbound, OutgoingMessage, Session, Step
+from surveys.engine import ConversationView, Inbound, OutgoingMessage, ConversationState, Step
 from surveys.outgoing import insert_replies
 from surveys.parsing import clean, match_keyword
 from surveys.store import Store
@@ -147,7 +147,7 @@ INVITATION_LINK_WINDOW = timedelta(days=7)  # an invitation answered with consen
 
 
 # ---- storing a step --------------------------------------------------------------------------------
-def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: LoadedContact, before: Session,
+def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: LoadedContact, before: ConversationState,
              st: Step, text: str) -> Handled:
     after = st.session
     consented = contact.consented
@@ -202,7 +202,7 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
     return Handled(replies, contact_id=contact.id, ignored=ignored)
 
 
-def _safeguarding_reply(db: Store, before: Session, language: str, watched: bool) -> OutgoingMessage | None:
+def _safeguarding_reply(db: Store, before: ConversationState, language: str, watched: bool) -> OutgoingMessage | None:
     """Said at once to someone whose answer raised a safeguarding flag: that a person will read it (only when
     `watched`: a safeguarding contact was alerted; otherwise that messages are not read straight away), and
     where help is now. SAFEGUARDING_REPLY: 'default' (Chorus's words, en/es), 'off', or the deployment's own
@@ -290,7 +290,7 @@ def _fraction(survey, key: str, kind: str, value: float) -> float | None:
     return max(0.0, min(1.0, (value - q.min) / (q.max - q.min)))
 
 
-def _save_conversation(db: Store, conn, before: Session, after: Session, conv_id, now) -> None:
+def _save_conversation(db: Store, conn, before: ConversationState, after: ConversationState, conv_id, now) -> None:
     conv = after.conversation
     if conv is None or conv_id is None or (conv == before.conversation and before.language == after.language):
         return
