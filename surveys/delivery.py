@@ -1,4 +1,5 @@
-"""Sending one message through a channel, and what providers later say about it.
+"""Sending one message through a channel (`send_one`; a whole wave is surveys.waves.send_now), and what
+providers later say about it.
 
 A send is committed around: the row is written (status 'sending') and committed before the provider is
 called, and the result (provider id and 'queued', or the failure) is committed right after. A crash in
@@ -56,7 +57,7 @@ class Undeliverable(Exception):
     """The contact cannot be sent to (opted out, unreachable, no address)."""
 
 
-def send_now(db: Store, channel: Channel, contact_id: int, message: OutgoingMessage, now: datetime,
+def send_one(db: Store, channel: Channel, contact_id: int, message: OutgoingMessage, now: datetime,
              conversation_id: int | None = None) -> int:
     """Send `message` to a contact at once and record the outcome. Returns the message row id; raises
     Undeliverable without calling the provider when the contact must not or cannot be sent to, and
