@@ -11,7 +11,7 @@ from typing import Iterator
 
 from sqlalchemy import text
 
-from surveys.store import make_engine
+from surveys.store import make_sql_engine
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -34,7 +34,7 @@ def postgres_schema(base_url: str = PG_URL) -> Iterator[str]:
     """A URL for a fresh schema on the PostgreSQL server at `base_url`, dropped afterwards. Raises
     OSError-like errors from the driver when no server answers (callers report and skip)."""
     schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base_url)
+    admin = make_sql_engine(base_url)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -68,14 +68,14 @@ def seed(url: str, answers_wanted: int, seed_: int = 11) -> dict:
     from surveys import admin
     from surveys import models as m
     from surveys.loader import load_survey_file
-    from surveys.store import Store, make_engine
+    from surveys.store import Store, make_sql_engine
 
     rng = random.Random(seed_)
-    engine = make_engine(url)
-    upgrade(engine)
+    sql_engine = make_sql_engine(url)
+    upgrade(sql_engine)
     settings = load_settings(env={"DATABASE_URL": url, "CHORUS_SECRET_KEY": "bench-secret-0123456789",
                                   "CHORUS_VAR_DIR": tempfile.mkdtemp()}, dotenv=False)
-    db = Store(settings, engine=engine)
+    db = Store(settings, sql_engine=sql_engine)
     now = datetime(2025, 11, 1, tzinfo=timezone.utc)
     admin.load_survey(db, load_survey_file(ROOT / "tests/transcripts/surveys/pantry.yaml"), now)
     with db.read() as conn:
@@ -153,21 +153,21 @@ def seed(url: str, answers_wanted: int, seed_: int = 11) -> dict:
                         labels.append(dict(answer_id=aid, label=rng.choice(["positive", "negative", "neutral"]),
                                            by="bench", created_at=t))
     T = m.Base.metadata.tables
-    with engine.begin() as conn:
+    with sql_engine.begin() as conn:
         for name, rows in (("contact", contacts), ("enrolment", enrolments), ("wave", waves),
                            ("conversation", conversations), ("invitation", invitations), ("message", messages),
                            ("answer", answers),
                            ("flag", flags), ("answer_label", labels)):
             for i in range(0, len(rows), 20_000):
                 conn.execute(T[name].insert(), rows[i:i + 20_000])
-        if engine.dialect.name == "postgresql":
+        if sql_engine.dialect.name == "postgresql":
             for table in ("contact", "enrolment", "wave", "conversation", "invitation", "message", "answer"):
                 conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                      f"(SELECT max(id) FROM {table}))")
             conn.exec_driver_sql("ANALYZE")
         else:
             conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
+    sql_engine.dispose()
     return {"answers": len(answers), "invitations": len(invitations), "organisations": ORGS, "weeks": WEEKS,
             "flags": len(flags), "labels": len(labels)}
 
@@ -188,11 +188,11 @@ def measure(url: str) -> dict:
     """In a fresh process: build the digest value, then render it; time both and report peak memory."""
     from analysis.digest.build import Options, build
     from config.settings import load_settings
-    from surveys.store import Store, make_engine
+    from surveys.store import Store, make_sql_engine
 
     settings = load_settings(env={"DATABASE_URL": url, "CHORUS_SECRET_KEY": "bench-secret-0123456789",
                                   "CHORUS_VAR_DIR": tempfile.mkdtemp()}, dotenv=False)
-    db = Store(settings, engine=make_engine(url))
+    db = Store(settings, sql_engine=make_sql_engine(url))
     cutoff = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     import analysis.digest.archive  # noqa: F401  (imports outside the timing)
     rss_before = _peak_mb()

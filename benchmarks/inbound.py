@@ -28,7 +28,7 @@ from config.settings import load_settings  # noqa: E402
 from surveys import admin  # noqa: E402
 from surveys.loader import load_survey_file  # noqa: E402
 from surveys.service import InboundMessage, handle_inbound  # noqa: E402
-from surveys.store import Store, make_engine  # noqa: E402
+from surveys.store import Store, make_sql_engine  # noqa: E402
 
 # One participant's side of the conversation with the service-experience example (NPS branch <= 6).
 SCRIPT = ["JOIN bench", "yes", "yes", "HELP", "5", "The queue was far too long and nobody explained why",
@@ -75,17 +75,17 @@ def main() -> None:
                                       "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}, dotenv=False)
         if args.backend in ("sqlite", "both"):
             # As a long-running Chorus process runs it: WAL checkpoints in a background thread.
-            store = Store(settings, engine=make_engine(settings.database_url, background_checkpoints=True))
-            upgrade(store.engine)
+            store = Store(settings, sql_engine=make_sql_engine(settings.database_url, background_checkpoints=True))
+            upgrade(store.sql_engine)
             report("sqlite", run(store, args.participants))
             store.dispose()
         if args.backend in ("postgres", "both"):
             try:
                 with postgres_schema(PG_URL) as url:
-                    engine = make_engine(url)
-                    upgrade(engine)
-                    report("postgres", run(Store(settings, engine=engine), args.participants))
-                    engine.dispose()
+                    sql_engine = make_sql_engine(url)
+                    upgrade(sql_engine)
+                    report("postgres", run(Store(settings, sql_engine=sql_engine), args.participants))
+                    sql_engine.dispose()
             except OperationalError as exc:
                 print(f"postgres   skipped: {PG_URL} does not answer ({exc.__class__.__name__})")
 

@@ -12,13 +12,13 @@ from flask import Flask, Response, request
 from twilio.request_validator import RequestValidator
 
 from config.settings import normalise_database_url
-from surveys.store import make_engine
+from surveys.store import make_sql_engine
 
 
 def create_app() -> Flask:
-    engine = make_engine(normalise_database_url(os.environ["DATABASE_URL"]))
+    sql_engine = make_sql_engine(normalise_database_url(os.environ["DATABASE_URL"]))
     validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
-    sqlite = engine.dialect.name == "sqlite"
+    sqlite = sql_engine.dialect.name == "sqlite"
     sql = "INSERT INTO bench_inbound (sid, sender, body, at) VALUES (:sid, :sender, :body, :at)" if sqlite else \
         "INSERT INTO bench_inbound (sid, sender, body, at) VALUES (%(sid)s, %(sender)s, %(body)s, %(at)s)"
     app = Flask("minimal")
@@ -27,7 +27,7 @@ def create_app() -> Flask:
     def inbound():
         if not validator.validate(request.url, request.form, request.headers.get("X-Twilio-Signature", "")):
             return Response("invalid signature", status=403)
-        with engine.connect().execution_options(chorus_write=True) as conn:
+        with sql_engine.connect().execution_options(chorus_write=True) as conn:
             with conn.begin():
                 cur = conn.connection.dbapi_connection.cursor()
                 cur.execute(sql, {"sid": request.form["MessageSid"], "sender": request.form["From"],

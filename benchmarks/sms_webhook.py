@@ -38,7 +38,7 @@ from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from surveys import admin  # noqa: E402
 from surveys.loader import load_survey_file  # noqa: E402
-from surveys.store import Store, make_engine  # noqa: E402
+from surveys.store import Store, make_sql_engine  # noqa: E402
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TOKEN = "bench-twilio-auth-token"
@@ -133,17 +133,17 @@ def stop(proc: subprocess.Popen) -> None:
 def prepare(url: str, var: str) -> None:
     settings = load_settings(env={"CHORUS_VAR_DIR": var, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
                                   "DATABASE_URL": url}, dotenv=False)
-    store = Store(settings, engine=make_engine(settings.database_url))
-    upgrade(store.engine)
+    store = Store(settings, sql_engine=make_sql_engine(settings.database_url))
+    upgrade(store.sql_engine)
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc)
     admin.load_survey(store, load_survey_file(ROOT / "surveys" / "examples" / "service.yaml"), now)
     admin.add_organisation(store, "Bench Org", "bench", now, welcome_survey="service-experience")
-    with store.engine.begin() as conn:
+    with store.sql_engine.begin() as conn:
         pk = "INTEGER PRIMARY KEY" if store.dialect == "sqlite" else "SERIAL PRIMARY KEY"
         conn.execute(text(SCHEMA.format(pk=pk)))
-    store.engine.dispose()
+    store.sql_engine.dispose()
 
 
 def figures(name: str, elapsed: float, latencies: list[float], errors: int) -> float:
@@ -165,7 +165,7 @@ def run_backend(backend: str, count: int, rounds: int) -> list[float]:
             url = f"sqlite:///{var}/bench.db"
         else:
             schema = f"chorus_bench_{uuid.uuid4().hex[:8]}"
-            admin_engine = make_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+            admin_engine = make_sql_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
             with admin_engine.begin() as conn:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             admin_engine.dispose()
@@ -190,7 +190,7 @@ def run_backend(backend: str, count: int, rounds: int) -> list[float]:
             print(f"  ratio    {ratios[-1]:.2f}", flush=True)
         finally:
             if schema:
-                admin_engine = make_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+                admin_engine = make_sql_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
                 with admin_engine.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin_engine.dispose()

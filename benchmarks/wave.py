@@ -35,7 +35,7 @@ from surveys import admin  # noqa: E402
 from surveys import models as m  # noqa: E402
 from surveys.loader import load_survey_file  # noqa: E402
 from surveys.outbox import SENDERS, Worker, start_due_invitations  # noqa: E402
-from surveys.store import Store, make_engine  # noqa: E402
+from surveys.store import Store, make_sql_engine  # noqa: E402
 from surveys.waves import create_wave  # noqa: E402
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # a Monday morning: no quiet hours
@@ -161,14 +161,14 @@ def main() -> None:
         settings = load_settings(env={"CHORUS_VAR_DIR": tmp, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
                                       "DATABASE_URL": f"sqlite:///{tmp}/wave.db"}, dotenv=False)
         if args.backend in ("sqlite", "both"):
-            store = Store(settings, engine=make_engine(settings.database_url, background_checkpoints=True))
-            upgrade(store.engine)
+            store = Store(settings, sql_engine=make_sql_engine(settings.database_url, background_checkpoints=True))
+            upgrade(store.sql_engine)
             run("sqlite", store, args.participants, args.drain, args.limit, args.senders, args.busy)
             store.dispose()
         if args.backend in ("postgres", "both"):
             with postgres_schema(PG_URL) as url:
-                store = Store(settings, engine=make_engine(url))
-                upgrade(store.engine)
+                store = Store(settings, sql_engine=make_sql_engine(url))
+                upgrade(store.sql_engine)
                 run("postgres", store, args.participants, args.drain, args.limit, args.senders, args.busy)
                 store.dispose()
 

@@ -56,7 +56,7 @@ def make_blueprint(store: Store, channel: TelegramChannel, secret: str,
                    clock: Callable[[], datetime] = _utcnow) -> Blueprint:
     bp = Blueprint("telegram", __name__, url_prefix=PATH)
     # The store runs its hot path on the driver's own cursors, so both SQLAlchemy's and the driver's errors.
-    unavailable = (OperationalError, store.engine.dialect.dbapi.OperationalError)
+    unavailable = (OperationalError, store.sql_engine.dialect.dbapi.OperationalError)
 
     @bp.post("/<given>")
     def webhook(given: str) -> Response:

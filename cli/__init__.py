@@ -48,7 +48,7 @@ def db_upgrade() -> None:
     from config.migrate import upgrade
 
     store = _store()
-    upgrade(store.engine)
+    upgrade(store.sql_engine)
     click.echo(f"database is up to date ({store.dialect})")
 
 

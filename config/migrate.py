@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 import migrations
 
 
-def alembic_config(engine: Engine | None = None, url: str | None = None) -> Config:
+def alembic_config(sql_engine: Engine | None = None, url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
     if url:
@@ -18,8 +18,8 @@ def alembic_config(engine: Engine | None = None, url: str | None = None) -> Conf
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(sql_engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with sql_engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -37,7 +37,7 @@ def check_ready(store: Store) -> None:
 
     from config.migrate import alembic_config
 
-    with store.engine.connect() as conn:
+    with store.sql_engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     if current != set(ScriptDirectory.from_config(alembic_config()).get_heads()):
         raise DatabaseUnavailable("the database was set up by an older version of Chorus: run chorus db upgrade")

@@ -22,10 +22,10 @@ def run_migrations_online() -> None:
 
         from config.settings import load_settings
 
-        engine = create_engine(config.get_main_option("sqlalchemy.url") or load_settings().database_url)
-        with engine.begin() as conn:
+        sql_engine = create_engine(config.get_main_option("sqlalchemy.url") or load_settings().database_url)
+        with sql_engine.begin() as conn:
             _run(conn)
-        engine.dispose()
+        sql_engine.dispose()
     else:
         _run(connection)
 

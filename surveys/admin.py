@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 
+from surveys import contacts
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.channels import PARTICIPANT_CHANNELS
@@ -301,28 +302,22 @@ def _add_participant(db: Store, s, channel, address, org_code, now, language, ta
     language = _language(s, language)
     tags = None if tags is None else sorted({t.strip() for t in tags if t.strip()})
     h = db.address_hash(channel, address)
-    changed = False
-    contact = s.scalar(select(m.Contact).where(m.Contact.channel == channel, m.Contact.address_hash == h))
-    if contact is None:
-        contact = m.Contact(channel=channel, address=address, address_hash=h, language=language or org.language,
-                            created_at=now)
-        s.add(contact)
-        s.flush()
-    else:
-        if contact.address is None:
-            contact.address, changed = address, True
-        if language is not None and contact.language != language:
-            contact.language, changed = language, True
-    enrolment = s.scalar(select(m.Enrolment).where(m.Enrolment.contact_id == contact.id,
+    conn = s.connection()
+    C = m.Contact.__table__
+    found = conn.execute(select(C.c.id, C.c.address, C.c.language)
+                         .where(C.c.channel == channel, C.c.address_hash == h)).first()
+    # Staff adding someone never lifts their STOP: only the person can (JOIN, START).
+    contact_id, changed = contacts.save_contact(
+        db, conn, None if found is None else contacts.StoredContact(*found), channel=channel, address=address,
+        address_hash=h, language=language, default_language=org.language, now=now, lift_opt_out=False)
+    enrolment = s.scalar(select(m.Enrolment).where(m.Enrolment.contact_id == contact_id,
                                                    m.Enrolment.organisation_id == org.id))
     if enrolment is None:
-        s.add(m.Enrolment(contact_id=contact.id, organisation_id=org.id, consent_status="pending", source=source,
-                          tags=tags or [], created_at=now))
-        s.flush()
-        return contact.id, CREATED
+        contacts.add_enrolment(db, conn, contact_id, org.id, source=source, tags=tags or [], now=now)
+        return contact_id, CREATED
     if tags is not None and sorted(enrolment.tags or []) != tags:
         enrolment.tags, changed = tags, True
-    return contact.id, UPDATED if changed else UNCHANGED
+    return contact_id, UPDATED if changed else UNCHANGED
 
 
 @dataclass

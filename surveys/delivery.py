@@ -1,4 +1,5 @@
-"""Sending one message through a channel, and what providers later say about it.
+"""Sending one message through a channel (`send_one`; a whole wave is surveys.waves.send_now), and what
+providers later say about it.
 
 A send is committed around: the row is written (status 'sending') and committed before the provider is
 called, and the result (provider id and 'queued', or the failure) is committed right after. A crash in
@@ -19,7 +20,10 @@ from sqlalchemy import insert, select, update
 
 from surveys import models as m
 from surveys.channels import Channel, ChannelError
+from surveys.contacts import record_opt_out, record_reachability
+from surveys.conversations import end_open_conversations
 from surveys.engine import OutgoingMessage
+from surveys.outgoing import outbound_row
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ class Undeliverable(Exception):
     """The contact cannot be sent to (opted out, unreachable, no address)."""
 
 
-def send_now(db: Store, channel: Channel, contact_id: int, message: OutgoingMessage, now: datetime,
+def send_one(db: Store, channel: Channel, contact_id: int, message: OutgoingMessage, now: datetime,
              conversation_id: int | None = None) -> int:
     """Send `message` to a contact at once and record the outcome. Returns the message row id; raises
     Undeliverable without calling the provider when the contact must not or cannot be sent to, and
@@ -68,10 +72,9 @@ def send_now(db: Store, channel: Channel, contact_id: int, message: OutgoingMess
             raise Undeliverable("the contact has opted out")
         if contact.unreachable_at is not None:
             raise Undeliverable("the contact is marked unreachable")
-        message_id = conn.execute(insert(M).values(
-            channel=channel.name, direction="out", contact_id=contact_id, conversation_id=conversation_id,
-            kind="text", text=message.text, payload=message.to_payload(), status="sending", created_at=now,
-        )).inserted_primary_key[0]
+        message_id = conn.execute(insert(M).values(outbound_row(
+            message, channel=channel.name, contact_id=contact_id, conversation_id=conversation_id, status="sending",
+            created_at=now))).inserted_primary_key[0]
     try:
         provider_id = channel.send(contact.address, message)
     except ChannelError as exc:
@@ -131,10 +134,8 @@ def _storable(value: object, limit: int) -> bool:
 def apply_effect(conn, contact_id: int, effect: str | None, code: str | None, now: datetime) -> None:
     if effect == OPTED_OUT:
         # They said STOP to the carrier; honour it everywhere, as if they had said it to us.
-        conn.execute(update(C).where(C.c.id == contact_id, C.c.opted_out_at.is_(None)).values(opted_out_at=now))
-        conn.execute(update(m.Conversation.__table__).where(
-            m.Conversation.__table__.c.contact_id == contact_id, m.Conversation.__table__.c.status == "open"
-        ).values(status="stopped", ended_at=now))
+        record_opt_out(conn, contact_id, now, renew=False)
+        end_open_conversations(conn, "stopped", now, m.Conversation.__table__.c.contact_id == contact_id)
     elif effect == UNREACHABLE:
-        conn.execute(update(C).where(C.c.id == contact_id).values(
-            unreachable_at=now, unreachable_reason=f"provider error {code}" if code else "provider refused the address"))
+        record_reachability(conn, C.c.id == contact_id, False,
+                            f"provider error {code}" if code else "provider refused the address", now)

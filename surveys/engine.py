@@ -1,6 +1,6 @@
-"""The conversation engine: pure. Session + input + now -> new session + events + replies.
+"""The conversation engine: pure. ConversationState + input + now -> new state + events + replies.
 
-No I/O and no clock: the service loads a `Session` from the store, calls `step` (or `start`), then stores
+No I/O and no clock: the service loads a `ConversationState` from the store, calls `step` (or `start`), then stores
 the events and sends the replies. Precedence of an inbound message, highest first: a pending deletion
 confirmation, keywords (the whole message only), a pending consent or language question, the open
 conversation's current question, and last a comment kept for the team.
@@ -160,7 +160,7 @@ class ConversationView:
 
 
 @dataclass(frozen=True)
-class Session:
+class ConversationState:
     """Everything the engine needs about one contact. `pending` is a small dict persisted by the service:
     {'kind': 'consent'|'quote'|'language'|'delete', 'enrolment': id, 'org': name, 'attempts': n, ...}."""
 
@@ -186,7 +186,7 @@ class Inbound:
 
 @dataclass
 class Step:
-    session: Session
+    session: ConversationState
     events: list[Event] = field(default_factory=list)
     replies: list[OutgoingMessage] = field(default_factory=list)
 
@@ -196,7 +196,7 @@ class Step:
 
 
 # ---- entry points ----------------------------------------------------------------------------------
-def start(session: Session, conversation: ConversationView, now: datetime) -> Step:
+def start(session: ConversationState, conversation: ConversationView, now: datetime) -> Step:
     """Begin a survey: the intro and the first question. If consent is still pending, ask for it first
     and keep the survey to start once it is given."""
     step = Step(session)
@@ -208,7 +208,7 @@ def start(session: Session, conversation: ConversationView, now: datetime) -> St
     return step
 
 
-def ask_consent(session: Session, enrolment: int, org_name: str, then: ConversationView | None = None) -> Step:
+def ask_consent(session: ConversationState, enrolment: int, org_name: str, then: ConversationView | None = None) -> Step:
     """Ask `enrolment`'s consent (after JOIN, or before an imported contact's first survey)."""
     pending = {"kind": "consent", "enrolment": enrolment, "org": org_name, "attempts": 0}
     step = Step(replace(session, pending=pending, next_conversation=then or session.next_conversation))
@@ -216,14 +216,14 @@ def ask_consent(session: Session, enrolment: int, org_name: str, then: Conversat
     return step
 
 
-def reask(session: Session) -> list[OutgoingMessage]:
+def reask(session: ConversationState) -> list[OutgoingMessage]:
     """What the person was last asked (a pending consent or language question, or the current question)."""
     st = Step(session)
     _reask(st)
     return st.replies
 
 
-def step(session: Session, msg: Inbound, now: datetime) -> Step:
+def step(session: ConversationState, msg: Inbound, now: datetime) -> Step:
     st = Step(session)
     text = msg.text or ""
     pending = session.pending or {}
@@ -564,7 +564,7 @@ def _survey_language(language: str, survey: SurveyDefinition) -> str:
     return language if language in survey.languages else survey.languages[0]
 
 
-def _langs(s: Session, survey: SurveyDefinition | None = None) -> tuple[str, ...]:
+def _langs(s: ConversationState, survey: SurveyDefinition | None = None) -> tuple[str, ...]:
     """Languages whose words we accept: the contact's, the survey's, and English as everyone's fallback."""
     langs = [s.language]
     if survey is not None:

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from surveys import models as m
 from surveys.channels import CONTACT_CHANNELS
 from surveys.engine import OutgoingMessage
+from surveys.outgoing import outbound_row
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -79,10 +80,9 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
     for channel, address in sorted(set(contacts)):
         # The worker takes due rows in `not_before` order: an alert due since the epoch goes ahead of any
         # backlog on its channel (a wave of thousands of Telegram invitations must not delay it).
-        conn.execute(insert(m.Message).values(
-            channel=channel, direction="out", to_address=address, kind="text", text=message.text,
-            payload=message.to_payload(), status="pending", not_before=ALERT_NOT_BEFORE, purpose="alert",
-            created_at=now))
+        conn.execute(insert(m.Message).values(outbound_row(
+            message, channel=channel, to_address=address, status="pending", not_before=ALERT_NOT_BEFORE,
+            purpose="alert", created_at=now)))
     return flag_id, len(reachable)
 
 
@@ -244,8 +244,10 @@ def flag_review(db: Store, since: datetime | None = None) -> FlagReview:
 
 
 # ---- safeguarding contacts ----------------------------------------------------------------------------
-def add_contact(db: Store, org_id: int | None, channel: str, address: str, now: datetime) -> bool:
-    """Add a safeguarding contact (org_id None: hears about every flag). False when it was already there."""
+def store_safeguarding_contact(db: Store, org_id: int | None, channel: str, address: str, now: datetime) -> bool:
+    """Store a safeguarding contact (someone alerted about flags, not a participant) by organisation id,
+    channel and address (org_id None: hears about every flag). False when it was already there. The staff
+    operation is add_safeguarding_contact (an organisation code, email or Telegram chosen for you)."""
     channel, address = channel.strip().lower(), address.strip()
     if channel not in CONTACT_CHANNELS:
         raise FlagError(f"a safeguarding contact is reached by {' or '.join(CONTACT_CHANNELS)}, not {channel!r}")
@@ -302,7 +304,7 @@ def add_safeguarding_contact(db: Store, org_code: str | None, now: datetime, *, 
     from surveys.admin import organisation_id
 
     channel, address = _contact_channel(email, telegram_chat)
-    added = add_contact(db, organisation_id(db, org_code), channel, address, now)
+    added = store_safeguarding_contact(db, organisation_id(db, org_code), channel, address, now)
     return ContactChange(org_code, channel, address, added, _unconfigured(db, channel))
 
 

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection
 
+from surveys.outgoing import OUTBOUND_COLUMNS
+
 _MESSAGE_COLUMNS = ("channel", "direction", "external_id", "contact_id", "address_hash", "conversation_id",
                     "in_reply_to_id", "kind", "text", "payload", "status", "error_code", "created_at")
 _ANSWER_COLUMNS = ("conversation_id", "contact_id", "enrolment_id", "organisation_id", "survey_id",
@@ -48,6 +50,8 @@ STATEMENTS = {
     "session_by_hash": _SESSION.format(where="c.channel = :channel AND c.address_hash = :hash"),
     "session_by_id": _SESSION.format(where="c.id = :contact_id"),
     "insert_message": _insert("message", _MESSAGE_COLUMNS),
+    # Replies: built by surveys.outgoing.outbound_row, which fills exactly these columns.
+    "insert_outbound": _insert("message", OUTBOUND_COLUMNS),
     "insert_answer": _insert("answer", _ANSWER_COLUMNS),
     "insert_conversation": _insert("conversation", _CONVERSATION_COLUMNS),
     "update_conversation": "UPDATE conversation SET question = :question, attempts = :attempts, "
@@ -57,7 +61,6 @@ STATEMENTS = {
 }
 STATEMENTS.update({
     "contact_state": "UPDATE contact SET state = :state, language = :language WHERE id = :contact_id",
-    "contact_reachable": "UPDATE contact SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = :contact_id",
     "enrolment_consent": "SELECT consent_status, consent_participate, consent_quote, contact_id FROM enrolment "
     "WHERE id = :enrolment_id",
     "update_consent": "UPDATE enrolment SET consent_status = :status, consent_participate = :participate, "

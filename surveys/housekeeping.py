@@ -10,8 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from surveys import engine, messages
 from surveys import models as m
+from surveys.contacts import conversation_state, load_by_id
+from surveys.conversations import end_open_conversations
+from surveys.outgoing import outbound_row
 from surveys.schedule import quiet_until
-from surveys.service import _load, _session
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,8 @@ def expire_stale(db: Store, now: datetime) -> int:
         versions = conn.execute(select(CV.c.survey_version_id).where(CV.c.status == "open").distinct()).scalars().all()
         for version_id in versions:
             hours = db.survey_version(conn, version_id).expire_after_hours or db.settings.conversation_expiry_hours
-            closed += conn.execute(update(CV).where(
-                CV.c.status == "open", CV.c.survey_version_id == version_id,
-                CV.c.last_activity_at < now - timedelta(hours=hours)).values(status="expired", ended_at=now)).rowcount
+            closed += end_open_conversations(conn, "expired", now, CV.c.survey_version_id == version_id,
+                                             CV.c.last_activity_at < now - timedelta(hours=hours))
     return closed
 
 
@@ -87,10 +88,10 @@ def send_reminders(db: Store, now: datetime) -> int:
 
 
 def _queue_reminder(db: Store, conn, inv, now: datetime) -> int:
-    contact = _load(db, conn, "session_by_id", {"contact_id": inv.contact_id})
+    contact = load_by_id(db, conn, inv.contact_id)
     if contact is None or contact.opted_out_at is not None or contact.unreachable_at is not None:
         return 0
-    session = _session(db, conn, contact)
+    session = conversation_state(db, conn, contact)
     prompts = engine.reask(session)
     if not prompts:
         return 0
@@ -103,8 +104,7 @@ def _queue_reminder(db: Store, conn, inv, now: datetime) -> int:
     first = engine.OutgoingMessage(messages.text(session.language, "reminder", org=org))
     rows = [first, *prompts]
     conn.execute(insert(M), [
-        dict(channel=contact.channel, direction="out", contact_id=contact.id, conversation_id=inv.conversation_id,
-             kind="text", text=r.text, payload=r.to_payload(), status="pending", not_before=not_before,
-             purpose="reminder", invitation_id=inv.id, created_at=now)
+        outbound_row(r, channel=contact.channel, contact_id=contact.id, conversation_id=inv.conversation_id,
+                     status="pending", not_before=not_before, purpose="reminder", invitation_id=inv.id, created_at=now)
         for r in rows])
     return 1

@@ -32,7 +32,8 @@ from surveys import ratelimit
 from surveys.channels import Channel, ChannelError, not_configured, units_of
 from surveys.delivery import apply_effect
 from surveys.engine import OutgoingMessage
-from surveys.service import ServiceError, start_in
+from surveys.conversations import ServiceError, start_in
+from surveys.outgoing import outbound_row
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class Worker:
         """Send claimed rows, one lane per group of contacts (see the class docstring); returns when every
         lane is done. An error in one lane is raised after the others have finished."""
         # An in-memory SQLite database is one per connection: its rows cannot be shared between lanes.
-        count = 1 if self.db.engine.url.database in (None, "", ":memory:") else max(1, self.senders)
+        count = 1 if self.db.sql_engine.url.database in (None, "", ":memory:") else max(1, self.senders)
         lanes: list[list[_Row]] = [[] for _ in range(count)]
         for row in rows:
             key = row.contact_id if row.contact_id is not None else hash(row.address)
@@ -278,7 +279,7 @@ class _Lane:
         self.lock = contextlib.nullcontext() if self.pg else _SQLITE_WRITES
 
     def __enter__(self) -> "_Lane":
-        conn = self.db.engine.connect()
+        conn = self.db.sql_engine.connect()
         if self.pg:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         self.conn = conn
@@ -483,7 +484,6 @@ def queue(db: Store, channel: str, message: OutgoingMessage, now: datetime, *, c
         with db.write() as own:
             return queue(db, channel, message, now, contact_id=contact_id, to_address=to_address, purpose=purpose,
                          not_before=not_before, conn=own)
-    return conn.execute(insert(M).values(
-        channel=channel, direction="out", contact_id=contact_id, to_address=to_address, kind="text",
-        text=message.text, payload=message.to_payload(), status="pending", not_before=not_before or now,
-        purpose=purpose, created_at=now)).inserted_primary_key[0]
+    return conn.execute(insert(M).values(outbound_row(
+        message, channel=channel, contact_id=contact_id, to_address=to_address, status="pending",
+        not_before=not_before or now, purpose=purpose, created_at=now))).inserted_primary_key[0]

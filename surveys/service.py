@@ -8,16 +8,19 @@ the same answer. The hot path uses Core statements, not the ORM: it runs for eve
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from surveys import engine, flags, messages
+from surveys import contacts, engine, flags, messages
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
-from surveys.engine import ConversationView, Inbound, OutgoingMessage, Session, Step
+from surveys.contacts import LoadedContact, conversation_state, load_by_hash, load_by_id, save_state
+from surveys.conversations import ServiceError, end_conversation, insert_conversation, start_in
+from surveys.engine import ConversationView, Inbound, OutgoingMessage, ConversationState, Step
+from surveys.outgoing import insert_replies
 from surveys.parsing import clean, match_keyword
 from surveys.store import Store
 
@@ -57,8 +60,8 @@ class Handled:
     ignored: str | None = None
 
 
-class ServiceError(Exception):
-    pass
+__all__ = ["InboundMessage", "Handled", "ServiceError", "handle_inbound", "parse_join", "start_conversation",
+           "start_in", "pending_prompts", "set_reachable", "tag_context"]
 
 
 # ---- inbound ---------------------------------------------------------------------------------------
@@ -106,59 +109,6 @@ def parse_join(text: str) -> str | None:
     return None if found is None else found.group(1).strip(".!")
 
 
-@dataclass(frozen=True)
-class _Enrolled:
-    id: int
-    consent_status: str
-    organisation_id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class _OpenConversation:
-    conv_id: int
-    conv_enrolment: int
-    survey_version_id: int
-    question: str | None
-    attempts: int
-    last_activity_at: datetime
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    """One contact as the session query returns it: the contact, its open conversation, its enrolments."""
-
-    id: int
-    language: str
-    opted_out_at: datetime | None
-    state: dict | None
-    address: str | None
-    channel: str
-    conv: _OpenConversation | None
-    enrolments: tuple[_Enrolled, ...]
-    unreachable_at: datetime | None = None
-
-    @property
-    def consented(self) -> bool:
-        return any(e.consent_status == "given" for e in self.enrolments)
-
-    def organisation_of(self, enrolment_id: int | None) -> int | None:
-        return next((e.organisation_id for e in self.enrolments if e.id == enrolment_id), None)
-
-
-def _load(db: Store, conn: Connection, statement: str, params: dict) -> _Loaded | None:
-    """The contact, its open conversation and its enrolments, in one query (see hotpath._SESSION)."""
-    rows = db.hot.fetchall(conn, statement, params)
-    if not rows:
-        return None
-    r = rows[0]
-    hot = db.hot
-    conv = None if r[6] is None else _OpenConversation(r[6], r[7], r[8], r[9], r[10], hot.time_out(r[11]))
-    enrolments = tuple(_Enrolled(x[12], x[13], x[14], x[15]) for x in rows if x[12] is not None)
-    return _Loaded(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), r[4], r[5], conv, enrolments,
-                   hot.time_out(r[16]))
-
-
 def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> Handled:
     text = clean(msg.text or "")
     try:
@@ -168,7 +118,7 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
         h = db.address_hash(msg.channel, msg.address or "")
         return _stranger(db, conn, msg, now, h, None, reply="bad_address")
     h = db.address_hash(msg.channel, address)
-    contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
+    contact = load_by_hash(db, conn, msg.channel, h)
     code = parse_join(text) if msg.kind == "text" else None
     if code == "" and contact is not None and (contact.consented or contact.opted_out_at is not None):
         text = "START"  # a bare JOIN (Telegram's bare /start) from someone already taking part: as START
@@ -178,7 +128,7 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
         return _stranger(db, conn, msg, now, h, address)
     if contact.unreachable_at is not None:
         # They wrote to us, so we can reach them again (an unblocked bot, a number back in service).
-        db.hot.execute(conn, "contact_reachable", {"contact_id": contact.id})
+        contacts.record_reachability(conn, C.c.id == contact.id, True, None, now)
     if msg.kind == "edit":
         return _edit(db, conn, msg, now, contact, text)
 
@@ -188,49 +138,16 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
         # Declined everywhere: like a stranger, except that the keywords about their data still work.
         return _stranger(db, conn, msg, now, h, address, contact_id=contact.id, language=contact.language)
 
-    session = _session(db, conn, contact)
+    session = conversation_state(db, conn, contact)
     st = engine.step(session, Inbound(text, msg.kind, msg.ref), now)
     return _persist(db, conn, msg, now, contact, session, st, text)
-
-
-def _session(db: Store, conn: Connection, contact: _Loaded) -> Session:
-    state = contact.state or {}
-    names = {e.id: e.name for e in contact.enrolments}
-    conv = None
-    survey_langs: tuple[str, ...] = ()
-    row = contact.conv
-    if row is not None:
-        survey = db.survey_version(conn, row.survey_version_id)
-        survey_langs = survey.languages
-        conv = ConversationView(survey, row.survey_version_id, row.conv_enrolment, names.get(row.conv_enrolment, ""),
-                                row.conv_id, row.question, row.attempts, row.last_activity_at)
-    nxt = None
-    then = state.get("then")
-    if then:
-        survey = db.survey_version(conn, then["version"])
-        nxt = ConversationView(survey, then["version"], then["enrolment"], names.get(then["enrolment"], ""))
-    given = [e for e in contact.enrolments if e.consent_status == "given"]
-    default = given[-1] if given else (contact.enrolments[-1] if contact.enrolments else None)
-    expiry_hours = (conv.survey.expire_after_hours if conv is not None else None) or db.settings.conversation_expiry_hours
-    return Session(
-        language=contact.language,
-        expiry=timedelta(hours=expiry_hours),
-        opted_out=contact.opted_out_at is not None,
-        pending=state.get("pending"),
-        conversation=conv,
-        next_conversation=nxt,
-        org_names=tuple(e.name for e in given) or tuple(e.name for e in contact.enrolments),
-        languages=survey_langs or messages.supported_languages(),
-        aliases=messages.KEYWORD_ALIASES.get(contact.language, {}),
-        default_enrolment=(default.id, default.name) if default else None,
-    )
 
 
 INVITATION_LINK_WINDOW = timedelta(days=7)  # an invitation answered with consent later than this is a new start
 
 
 # ---- storing a step --------------------------------------------------------------------------------
-def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: _Loaded, before: Session,
+def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, contact: LoadedContact, before: ConversationState,
              st: Step, text: str) -> Handled:
     after = st.session
     consented = contact.consented
@@ -242,7 +159,7 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                                  None if erased else conv_id)
     if erased:
         _erase_contact(conn, contact.id, msg.channel, now)
-        _insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
+        insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
     alerted: list[int] = []  # per flag raised by this message: how many safeguarding contacts were alerted
@@ -260,32 +177,32 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                                       "late" if late else "comment", ev.raw, None, after.language, now,
                                       enrolment=enrolment)
         elif isinstance(ev, engine.ConversationStarted):
-            conv_id = _insert_conversation(db, conn, contact.id, after, now)
+            conv_id = insert_conversation(db, conn, contact.id, after, now)
             nc = after.conversation
             db.hot.execute(conn, "link_invitation", {
                 "conv_id": conv_id, "contact_id": contact.id, "enrolment_id": nc.enrolment,
                 "version_id": nc.version_id, "since": db.hot.time_in(now - INVITATION_LINK_WINDOW)})
         elif isinstance(ev, engine.ConversationEnded):
-            db.hot.execute(conn, "end_conversation", {"conv_id": conv_id, "status": ev.status, "now": db.hot.time_in(now)})
+            end_conversation(db, conn, conv_id, ev.status, now)
         elif isinstance(ev, engine.ConsentAnswered):
             _record_consent(db, conn, ev, msg.channel, now)
             consented = consented or bool(ev.participate)
         elif isinstance(ev, engine.OptedOut):
-            conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=now))
+            contacts.record_opt_out(conn, contact.id, now, renew=True)
         elif isinstance(ev, engine.OptedIn):
-            conn.execute(update(C).where(C.c.id == contact.id).values(opted_out_at=None))
+            contacts.record_opt_in(conn, contact.id)
 
     _save_conversation(db, conn, before, after, conv_id, now)
-    _save_contact_state(db, conn, contact, before, after)
+    save_state(db, conn, contact, before, after)
     support = _safeguarding_reply(db, before, after.language, watched=all(alerted)) if alerted else None
     replies = [support, *st.replies] if support is not None else list(st.replies)
-    _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
+    insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     ignored = next((e.reason for e in st.events if isinstance(e, engine.Ignored)), None)
     return Handled(replies, contact_id=contact.id, ignored=ignored)
 
 
-def _safeguarding_reply(db: Store, before: Session, language: str, watched: bool) -> OutgoingMessage | None:
+def _safeguarding_reply(db: Store, before: ConversationState, language: str, watched: bool) -> OutgoingMessage | None:
     """Said at once to someone whose answer raised a safeguarding flag: that a person will read it (only when
     `watched`: a safeguarding contact was alerted; otherwise that messages are not read straight away), and
     where help is now. SAFEGUARDING_REPLY: 'default' (Chorus's words, en/es), 'off', or the deployment's own
@@ -301,15 +218,6 @@ def _safeguarding_reply(db: Store, before: Session, language: str, watched: bool
     return OutgoingMessage(setting.replace("{org}", org))
 
 
-def _insert_conversation(db: Store, conn, contact_id: int, after: Session, now: datetime) -> int:
-    nc = after.conversation
-    t = db.hot.time_in(now)
-    return db.hot.execute(conn, "insert_conversation", dict(
-        contact_id=contact_id, enrolment_id=nc.enrolment, survey_version_id=nc.version_id, status="open",
-        question=nc.question, attempts=0, language=after.language, started_at=t, last_activity_at=t,
-    ))
-
-
 def _insert_inbound(db: Store, conn, msg: InboundMessage, now, contact_id, address_hash, text, status, conv_id) -> int:
     return db.hot.execute(conn, "insert_message", dict(
         channel=msg.channel, direction="in", external_id=msg.external_id, contact_id=contact_id,
@@ -318,20 +226,7 @@ def _insert_inbound(db: Store, conn, msg: InboundMessage, now, contact_id, addre
     ))
 
 
-def _insert_replies(db: Store, conn, channel: str, replies, inbound_id, contact_id, conv_id, now,
-                    address_hash=None) -> None:
-    if not replies:
-        return
-    t = db.hot.time_in(now)
-    db.hot.executemany(conn, "insert_message", [
-        dict(channel=channel, direction="out", external_id=None, contact_id=contact_id, address_hash=address_hash,
-             conversation_id=conv_id, in_reply_to_id=inbound_id, kind="text", text=r.text,
-             payload=db.hot.json_in(r.to_payload()), status="inline", error_code=None, created_at=t)
-        for r in replies
-    ])
-
-
-def _insert_answer(db: Store, conn, contact: _Loaded, conv: ConversationView | None, conv_id, message_id, question,
+def _insert_answer(db: Store, conn, contact: LoadedContact, conv: ConversationView | None, conv_id, message_id, question,
                    qtype, status, raw, value, language, now, enrolment=None) -> list[int]:
     """Store one answer (tagged when a tagger is set). When it raised a safeguarding flag: a one-item list
     with the number of safeguarding contacts alerted; otherwise an empty list."""
@@ -395,28 +290,12 @@ def _fraction(survey, key: str, kind: str, value: float) -> float | None:
     return max(0.0, min(1.0, (value - q.min) / (q.max - q.min)))
 
 
-def _save_conversation(db: Store, conn, before: Session, after: Session, conv_id, now) -> None:
+def _save_conversation(db: Store, conn, before: ConversationState, after: ConversationState, conv_id, now) -> None:
     conv = after.conversation
     if conv is None or conv_id is None or (conv == before.conversation and before.language == after.language):
         return
     db.hot.execute(conn, "update_conversation", {"conv_id": conv_id, "question": conv.question, "attempts": conv.attempts,
                                                  "now": db.hot.time_in(now), "language": after.language})
-
-
-def _state_of(s: Session) -> dict | None:
-    then = None
-    if s.next_conversation is not None:
-        then = {"version": s.next_conversation.version_id, "enrolment": s.next_conversation.enrolment}
-    if not s.pending and not then:
-        return None
-    return {"pending": s.pending, "then": then}
-
-
-def _save_contact_state(db: Store, conn, contact, before: Session, after: Session) -> None:
-    new_state = _state_of(after)
-    if new_state != (contact.state or None) or after.language != before.language:
-        db.hot.execute(conn, "contact_state", {"contact_id": contact.id, "state": db.hot.json_in(new_state),
-                                               "language": after.language})
 
 
 def _record_consent(db: Store, conn, ev: engine.ConsentAnswered, channel: str, now: datetime) -> None:
@@ -467,11 +346,11 @@ def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
 
 
 # ---- edits -----------------------------------------------------------------------------------------
-def _edit(db: Store, conn, msg: InboundMessage, now: datetime, contact: _Loaded, text: str) -> Handled:
+def _edit(db: Store, conn, msg: InboundMessage, now: datetime, contact: LoadedContact, text: str) -> Handled:
     """An edited message (`ref` is the original's external id). It corrects the answer that message gave
     while that answer is still the conversation's latest; it is a fresh try when the original was not
     understood and the question is still being asked; anything else is kept as a comment."""
-    session = _session(db, conn, contact)
+    session = conversation_state(db, conn, contact)
     original = conn.execute(select(M.c.id).where(M.c.channel == msg.channel, M.c.external_id == msg.ref,
                                                  M.c.contact_id == contact.id)).scalar() if msg.ref else None
     conv = session.conversation
@@ -489,7 +368,7 @@ def _edit(db: Store, conn, msg: InboundMessage, now: datetime, contact: _Loaded,
             conn.execute(update(A).where(A.c.id == answer.id).values(
                 raw_text=text, value_num=num, value_text=txt, status="answered", message_id=inbound_id))
             replies = [OutgoingMessage(messages.text(session.language, "edit_applied"))]
-            _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id, conv.id, now)
+            insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id, conv.id, now)
             return Handled(replies, contact_id=contact.id)
     last_inbound = conn.execute(select(func.max(M.c.id)).where(M.c.contact_id == contact.id, M.c.direction == "in")).scalar()
     if conv is not None and answer is None and original is not None and original == last_inbound:
@@ -516,7 +395,7 @@ def _stranger(db: Store, conn, msg: InboundMessage, now: datetime, h: str, addre
     if db.hot.fetchall(conn, "recent_reply_to_hash", {"hash": h, "since": db.hot.time_in(now - STRANGER_REPLY_INTERVAL)}):
         return Handled([], contact_id=contact_id)
     replies = [OutgoingMessage(messages.text(language or db.settings.default_language, reply))]
-    _insert_replies(db, conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
+    insert_replies(db, conn, msg.channel, replies, inbound_id, contact_id, None, now, address_hash=h)
     return Handled(replies, contact_id=contact_id)
 
 
@@ -536,26 +415,22 @@ def _join(db: Store, conn, msg: InboundMessage, now: datetime, address: str, h: 
         key = "join_bad_code" if code else "join_help"
         inbound_id = _insert_inbound(db, conn, msg, now, contact.id if contact else None, h, None, "ignored", None)
         replies = [OutgoingMessage(messages.text(language, key, code=code.upper()))]
-        _insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id if contact else None, None, now, address_hash=h)
+        insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id if contact else None, None, now, address_hash=h)
         return Handled(replies, contact_id=contact.id if contact else None)
 
-    if contact is None:
-        db.hot.execute(conn, "insert_contact", dict(channel=msg.channel, address=address, address_hash=h,
-                                                    language=org.language, state=None, created_at=db.hot.time_in(now)))
-    else:
-        # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
-        db.hot.execute(conn, "rejoin_contact", {"contact_id": contact.id, "address": address})
-    contact = _load(db, conn, "session_by_hash", {"channel": msg.channel, "hash": h})
+    # JOIN is an explicit request to take part: it lifts an earlier STOP and restores the address.
+    existing = None if contact is None else contacts.StoredContact(contact.id, contact.address, contact.language)
+    contacts.save_contact(db, conn, existing, channel=msg.channel, address=address, address_hash=h, language=None,
+                          default_language=org.language, now=now, lift_opt_out=True)
+    contact = load_by_hash(db, conn, msg.channel, h)
     enrolment = next((e for e in contact.enrolments if e.organisation_id == org.id), None)
-    session = _session(db, conn, contact)
+    session = conversation_state(db, conn, contact)
     if enrolment is not None and enrolment.consent_status == "given":
         st = Step(session, replies=[OutgoingMessage(messages.text(session.language, "join_already", org=org.name)),
                                     *engine.reask(session)])
     else:
         if enrolment is None:
-            enrolment_id = db.hot.execute(conn, "insert_enrolment", dict(
-                contact_id=contact.id, organisation_id=org.id, consent_status="pending", consent_participate=False,
-                consent_quote=False, source="join", tags=db.hot.json_in([]), created_at=db.hot.time_in(now)))
+            enrolment_id = contacts.add_enrolment(db, conn, contact.id, org.id, source="join", tags=[], now=now)
         else:
             enrolment_id = enrolment.id
         then = _welcome(db, conn, org, enrolment_id) if session.conversation is None else None
@@ -589,58 +464,11 @@ def start_conversation(db: Store, contact_id: int, survey_id: str, now: datetime
         return replies
 
 
-def start_in(db: Store, conn: Connection, contact_id: int, version_id: int, now: datetime, *,
-             organisation_id: int | None = None, enrolment_id: int | None = None,
-             outbox: dict | None = None) -> tuple[list[OutgoingMessage], int | None]:
-    """Start survey version `version_id` for a contact inside the caller's transaction. With `outbox`
-    (extra column values such as purpose and invitation_id), the messages are queued for the worker as
-    'pending' rows instead of being returned for inline delivery. Returns (messages, conversation id)."""
-    contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
-    if contact is None:
-        raise ServiceError(f"no contact {contact_id}")
-    if contact.opted_out_at is not None:
-        raise ServiceError("this contact has opted out")
-    usable = [e for e in contact.enrolments if e.consent_status in ("given", "pending")
-              and (organisation_id is None or e.organisation_id == organisation_id)
-              and (enrolment_id is None or e.id == enrolment_id)]
-    if not usable:
-        raise ServiceError("this contact has no enrolment that allows a survey")
-    session = _session(db, conn, contact)
-    open_conv = session.conversation
-    if open_conv is not None:
-        if open_conv.last_activity is None or now - open_conv.last_activity <= session.expiry:
-            raise ServiceError("this contact already has a conversation open")
-        # Stale: close it as the engine would on the next reply, then start afresh.
-        db.hot.execute(conn, "end_conversation", {"conv_id": open_conv.id, "status": "expired",
-                                                  "now": db.hot.time_in(now)})
-        session = replace(session, conversation=None)
-    enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
-    view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
-    if enrolment.consent_status == "pending" and not session.pending:
-        st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
-    else:
-        st = engine.start(session, view, now)
-    conv_id = None
-    if any(isinstance(ev, engine.ConversationStarted) for ev in st.events):
-        conv_id = _insert_conversation(db, conn, contact_id, st.session, now)
-    _save_contact_state(db, conn, contact, session, st.session)
-    if outbox is None:
-        _insert_replies(db, conn, contact.channel, st.replies, None, contact_id, conv_id, now)
-    else:
-        conn.execute(insert(M), [
-            dict(channel=contact.channel, direction="out", contact_id=contact_id, conversation_id=conv_id,
-                 kind="text", text=r.text, payload=r.to_payload(), status="pending", not_before=now,
-                 created_at=now, **outbox)
-            for r in st.replies
-        ])
-    return st.replies, conv_id
-
-
 def pending_prompts(db: Store, contact_id: int) -> list[OutgoingMessage]:
     """What this contact was last asked and has not answered yet (to resume a conversation)."""
     with db.read() as conn:
-        contact = _load(db, conn, "session_by_id", {"contact_id": contact_id})
-        return [] if contact is None else engine.reask(_session(db, conn, contact))
+        contact = load_by_id(db, conn, contact_id)
+        return [] if contact is None else engine.reask(conversation_state(db, conn, contact))
 
 
 def set_reachable(db: Store, channel: str, address: str, reachable: bool, reason: str, now: datetime) -> bool:
@@ -651,8 +479,6 @@ def set_reachable(db: Store, channel: str, address: str, reachable: bool, reason
     except InvalidAddress:
         return False
     h = db.address_hash(channel, address)
-    values = {"unreachable_at": None, "unreachable_reason": None} if reachable else \
-        {"unreachable_at": now, "unreachable_reason": reason}
     with db.write() as conn:
-        done = conn.execute(update(C).where(C.c.channel == channel, C.c.address_hash == h).values(**values))
-        return done.rowcount > 0
+        return contacts.record_reachability(conn, (C.c.channel == channel) & (C.c.address_hash == h),
+                                            reachable, reason, now) > 0

@@ -1,4 +1,4 @@
-"""The store: one SQLAlchemy engine, connection set-up for SQLite and PostgreSQL, and small caches.
+"""The store: one SQLAlchemy engine (`Store.sql_engine`), connection set-up for SQLite and PostgreSQL, and small caches.
 
 Write transactions on SQLite begin IMMEDIATE (they take the write lock up front), because a deferred
 transaction that reads and then writes fails at once with "database is locked" when another writer got
@@ -31,18 +31,18 @@ class AnswerTagger(Protocol):
     def tag(self, text: str, language: str, context: dict) -> dict | None: ...
 
 
-def make_engine(url: str, echo: bool = False, background_checkpoints: bool = False) -> Engine:
+def make_sql_engine(url: str, echo: bool = False, background_checkpoints: bool = False) -> Engine:
     """An engine for `url`. For long-running SQLite processes, `background_checkpoints` moves WAL
     checkpoints off the request path (see _Checkpointer)."""
     if url.startswith("sqlite"):
         # No folder is made here: settings refuse a SQLite path whose folder does not exist (and create
         # Chorus's own var/), because SQLite would otherwise make an empty file and fail on the first query.
         path = url.split("///", 1)[-1]
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
-        _configure_sqlite(engine, background_checkpoints)
+        sql_engine = create_engine(url, echo=echo, connect_args={"timeout": 15, "check_same_thread": False})
+        _configure_sqlite(sql_engine, background_checkpoints)
         if background_checkpoints and path and path != ":memory:":
-            engine._chorus_checkpointer = _Checkpointer(path)  # type: ignore[attr-defined]
-        return engine
+            sql_engine._chorus_checkpointer = _Checkpointer(path)  # type: ignore[attr-defined]
+        return sql_engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
@@ -77,8 +77,8 @@ class _Checkpointer:
         self.thread.join(timeout=2)
 
 
-def _configure_sqlite(engine: Engine, background_checkpoints: bool = False) -> None:
-    @event.listens_for(engine, "connect")
+def _configure_sqlite(sql_engine: Engine, background_checkpoints: bool = False) -> None:
+    @event.listens_for(sql_engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Take transaction control from the sqlite3 module so BEGIN is ours (see the module docstring).
         dbapi_connection.isolation_level = None
@@ -91,7 +91,7 @@ def _configure_sqlite(engine: Engine, background_checkpoints: bool = False) -> N
             cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
+    @event.listens_for(sql_engine, "begin")
     def _on_begin(conn: Connection):
         # Straight to the driver: this runs for every transaction, inbound messages included.
         immediate = conn.get_execution_options().get("chorus_write")
@@ -158,23 +158,23 @@ def _connect_reason(message: str) -> str:
 
 
 class Store:
-    """What the service functions are given as `db`: the engine, the address-hash key, the tagger, and a
+    """What the service functions are given as `db`: the SQLAlchemy engine, the address-hash key, the tagger, and a
     cache of survey versions (immutable, so caching them is always safe)."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None, tagger: AnswerTagger | None = None):
+    def __init__(self, settings: Settings, sql_engine: Engine | None = None, tagger: AnswerTagger | None = None):
         self.settings = settings
-        self.engine = engine or make_engine(settings.database_url, background_checkpoints=True)
+        self.sql_engine = sql_engine or make_sql_engine(settings.database_url, background_checkpoints=True)
         self.tagger = tagger
         self._hash_key = settings.secret_key.encode()
         self._versions: dict[int, SurveyDefinition] = {}
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.hot = HotPath(self.engine.dialect.name)
+        self.sessions = sessionmaker(self.sql_engine, expire_on_commit=False)
+        self.hot = HotPath(self.sql_engine.dialect.name)
         # The DBAPI's own IntegrityError: the hot path's raw statements raise it, not SQLAlchemy's.
-        self.dbapi_integrity_error = self.engine.dialect.dbapi.IntegrityError
+        self.dbapi_integrity_error = self.sql_engine.dialect.dbapi.IntegrityError
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return self.sql_engine.dialect.name
 
     def address_hash(self, channel: str, address: str) -> str:
         """A keyed hash: lets us recognise an address without keeping it, and cannot be reversed by
@@ -194,20 +194,20 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction (IMMEDIATE on SQLite), committed on success, rolled back on error."""
-        with self.engine.connect().execution_options(chorus_write=True) as conn:
+        with self.sql_engine.connect().execution_options(chorus_write=True) as conn:
             with conn.begin():
                 yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+        with self.sql_engine.connect() as conn:
             with conn.begin():
                 yield conn
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """An ORM session for the CLI and staff tools (not the inbound hot path), committed on success."""
-        with self.engine.connect().execution_options(chorus_write=True) as conn:
+        with self.sql_engine.connect().execution_options(chorus_write=True) as conn:
             with Session(bind=conn, expire_on_commit=False) as session:
                 with session.begin():
                     yield session
@@ -218,7 +218,7 @@ class Store:
         from sqlalchemy.exc import DBAPIError
 
         try:
-            with self.engine.connect() as conn:
+            with self.sql_engine.connect() as conn:
                 conn.execute(select(m.Survey.id).limit(1)).all()
         except DBAPIError as exc:
             problem = describe_database_error(exc, self.settings.database_url)
@@ -236,7 +236,7 @@ class Store:
         return cached
 
     def dispose(self) -> None:
-        checkpointer = getattr(self.engine, "_chorus_checkpointer", None)
+        checkpointer = getattr(self.sql_engine, "_chorus_checkpointer", None)
         if checkpointer is not None:
             checkpointer.close()
-        self.engine.dispose()
+        self.sql_engine.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from surveys import models as m
 from surveys.channels import NOT_CONFIGURED_LIKE
+from surveys.conversations import end_open_conversations
 from surveys.definition import Survey as SurveyDefinition
 from surveys.schedule import occurrences, quiet_until
 from surveys.schedule_rule import parse_schedule_rule
@@ -348,8 +349,8 @@ def cancel_wave(db: Store, wave_id: int, now: datetime) -> int:
                             M.c.status != "cancelled"))).all()
         for chunk in range(0, len(unsent), 5000):
             part = unsent[chunk:chunk + 5000]
-            conn.execute(update(CV).where(CV.c.id.in_([u.conversation_id for u in part if u.conversation_id]),
-                                          CV.c.status == "open").values(status="cancelled", ended_at=now))
+            end_open_conversations(conn, "cancelled", now,
+                                   CV.c.id.in_([u.conversation_id for u in part if u.conversation_id]))
             conn.execute(update(I).where(I.c.id.in_([u.id for u in part]))
                          .values(status="cancelled", reason="wave cancelled"))
     return n + len(unsent)

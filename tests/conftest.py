@@ -18,7 +18,7 @@ from sqlalchemy import text
 from config.migrate import upgrade
 from config.settings import load_settings
 from surveys import models as m
-from surveys.store import Store, make_engine
+from surveys.store import Store, make_sql_engine
 
 PG_URL = os.environ.get("CHORUS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -51,11 +51,11 @@ def settings(tmp_path_factory):
     )
 
 
-def _postgres_engine():
+def _postgres_sql_engine():
     from sqlalchemy.exc import OperationalError
 
     schema = f"chorus_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_URL)
+    admin = make_sql_engine(PG_URL)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -66,41 +66,41 @@ def _postgres_engine():
             pytest.fail(reason + ": under CI=true PostgreSQL tests must run", pytrace=False)
         pytest.skip(reason + "; start it or set CHORUS_TEST_POSTGRES_URL")
     admin.dispose()
-    engine = make_engine(PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}")
-    return engine, schema
+    sql_engine = make_sql_engine(PG_URL + ("&" if "?" in PG_URL else "?") + f"options=-csearch_path%3D{schema}")
+    return sql_engine, schema
 
 
 @pytest.fixture(scope="session")
-def engines(settings):
-    """Migrated engines, created on first use and dropped at the end of the run."""
+def sql_engines(settings):
+    """Migrated SQLAlchemy engines, created on first use and dropped at the end of the run."""
     made: dict = {}
     yield made
-    for name, (engine, schema) in made.items():
-        engine.dispose()
+    for name, (sql_engine, schema) in made.items():
+        sql_engine.dispose()
         if schema:
-            admin = make_engine(PG_URL)
+            admin = make_sql_engine(PG_URL)
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
 
 
-def _engine_for(backend: str, engines: dict, settings):
-    if backend not in engines:
+def _sql_engine_for(backend: str, sql_engines: dict, settings):
+    if backend not in sql_engines:
         if backend == "sqlite":
-            engine, schema = make_engine(settings.database_url), None
+            sql_engine, schema = make_sql_engine(settings.database_url), None
         else:
-            engine, schema = _postgres_engine()
-        upgrade(engine)
-        engines[backend] = (engine, schema)
-    return engines[backend][0]
+            sql_engine, schema = _postgres_sql_engine()
+        upgrade(sql_engine)
+        sql_engines[backend] = (sql_engine, schema)
+    return sql_engines[backend][0]
 
 
 TABLES = [t.name for t in reversed(m.Base.metadata.sorted_tables)]
 
 
-def _clean(engine) -> None:
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
+def _clean(sql_engine) -> None:
+    with sql_engine.begin() as conn:
+        if sql_engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"))
         else:
             for table in TABLES:
@@ -108,18 +108,18 @@ def _clean(engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, engines, settings) -> Store:
+def db(request, sql_engines, settings) -> Store:
     """A Store on a clean, migrated database: every test that takes it runs on SQLite and PostgreSQL."""
-    engine = _engine_for(request.param, engines, settings)
-    _clean(engine)
-    return Store(settings, engine=engine)
+    sql_engine = _sql_engine_for(request.param, sql_engines, settings)
+    _clean(sql_engine)
+    return Store(settings, sql_engine=sql_engine)
 
 
 @pytest.fixture
-def sqlite_db(engines, settings) -> Store:
-    engine = _engine_for("sqlite", engines, settings)
-    _clean(engine)
-    return Store(settings, engine=engine)
+def sqlite_db(sql_engines, settings) -> Store:
+    sql_engine = _sql_engine_for("sqlite", sql_engines, settings)
+    _clean(sql_engine)
+    return Store(settings, sql_engine=sql_engine)
 
 
 @pytest.fixture

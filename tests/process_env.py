@@ -13,7 +13,7 @@ BLANK = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET"
 
 
 def use_database(monkeypatch, db: Store, var_dir) -> dict:
-    values = {"CHORUS_VAR_DIR": str(var_dir), "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+    values = {"CHORUS_VAR_DIR": str(var_dir), "DATABASE_URL": db.sql_engine.url.render_as_string(hide_password=False),
               "CHORUS_SECRET_KEY": db.settings.secret_key, **{k: "" for k in BLANK}}
     for k, v in values.items():
         monkeypatch.setenv(k, v)
@@ -23,8 +23,8 @@ def use_database(monkeypatch, db: Store, var_dir) -> dict:
 def close(store_or_engine) -> None:
     """Release what a process's store holds (its pool, SQLite's checkpoint thread) before the next test
     cleans the tables."""
-    engine: Engine = getattr(store_or_engine, "engine", store_or_engine)
-    checkpointer = getattr(engine, "_chorus_checkpointer", None)
+    sql_engine: Engine = getattr(store_or_engine, "sql_engine", store_or_engine)
+    checkpointer = getattr(sql_engine, "_chorus_checkpointer", None)
     if checkpointer is not None:
         checkpointer.close()
-    engine.dispose()
+    sql_engine.dispose()

@@ -34,7 +34,7 @@ def sms_app(db: Store, clock, public_base_url: str | None = None, api_base_url: 
         twilio_account_sid=ACCOUNT, twilio_auth_token=TOKEN, twilio_from_number=OUR_NUMBER,
         public_base_url=public_base_url, twilio_api_base_url=api_base_url,
     )
-    store = Store(settings, engine=db.engine)
+    store = Store(settings, sql_engine=db.sql_engine)
     app = create_app(settings, store, clock)
     app.testing = True
     return app, store

@@ -182,7 +182,7 @@ def webhook_app(db: Store, fake: FakeTelegram, clock: Clock, secret: str = SECRE
         telegram_webhook_url="https://chorus.example.org", telegram_webhook_secret=secret,
         telegram_chat_rate_per_second=1000.0, telegram_rate_per_second=1000.0,
     )
-    store = Store(settings, engine=db.engine)
+    store = Store(settings, sql_engine=db.sql_engine)
     app = create_app(settings, store, clock)
     app.testing = True
     return app, store

@@ -105,3 +105,83 @@ def test_a_query_planted_in_the_command_line_is_caught(tmp_path):
     (tmp_path / "cli" / "leak.py").write_text("import click\n\n\ndef waves():\n    from sqlalchemy import select\n"
                                               "    import sqlalchemy.orm as orm\n    return select, orm\n")
     assert sqlalchemy_imports(tmp_path / "cli") == ["leak.py:5 sqlalchemy", "leak.py:6 sqlalchemy.orm"]
+
+
+# ---- one path to the database per thing (issue 13) ---------------------------------------------------
+def outbound_rows_built(folders: list[Path], root: Path) -> list[str]:
+    """Every place in the modules under `folders` that spells out a message row with direction 'out'
+    (`direction="out"` as a keyword, or a dict key "direction" with the value "out"), as 'path:line'."""
+    import ast
+
+    found = []
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+                hits = []
+                if isinstance(node, ast.Call):
+                    hits = [k.value for k in node.keywords if k.arg == "direction"]
+                elif isinstance(node, ast.Dict):
+                    hits = [v for k, v in zip(node.keys, node.values)
+                            if isinstance(k, ast.Constant) and k.value == "direction"]
+                if any(isinstance(v, ast.Constant) and v.value == "out" for v in hits):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_an_outbound_message_row_is_built_in_one_place():
+    """Replies, invitations, reminders, alerts, a message sent at once and anything queued: every
+    outbound row comes from surveys.outgoing.outbound_row, so a new column is filled everywhere."""
+    found = outbound_rows_built([ROOT / name for name in PACKAGES], ROOT)
+    assert [where.partition(":")[0] for where in found] == ["surveys/outgoing.py"], found
+
+
+def test_an_outbound_row_built_elsewhere_is_caught(tmp_path):
+    shutil.copytree(ROOT / "surveys", tmp_path / "surveys", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "surveys" / "leak.py").write_text(
+        "def rows(m, conn, insert):\n"
+        "    conn.execute(insert(m.Message).values(channel='sms', direction='out', text='hi'))\n"
+        "    return {'channel': 'sms', 'direction': 'out'}\n")
+    found = set(outbound_rows_built([tmp_path / "surveys"], tmp_path))
+    assert found - set(outbound_rows_built([ROOT / "surveys"], ROOT)) == {"surveys/leak.py:2", "surveys/leak.py:3"}
+
+
+def private_imports(folder: Path, package: str) -> list[str]:
+    """Every use, in a module of `package` (under `folder`), of another of its modules' private names:
+    `from package.x import _name`, or `x._name` where x was imported from the package. As 'path:line name'."""
+    import ast
+
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        modules = set()  # local names bound to modules of the package
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \
+                    (node.module == package or node.module.startswith(package + ".")):
+                for alias in node.names:
+                    if alias.name.startswith("_"):
+                        found.append(f"{path.relative_to(folder)}:{node.lineno} {alias.name}")
+                    elif node.module == package:
+                        modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith(package + ".") and alias.asname:
+                        modules.add(alias.asname)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{path.relative_to(folder)}:{node.lineno} {node.value.id}.{node.attr}")
+    return found
+
+
+def test_no_core_module_uses_another_ones_private_names():
+    """A name with a leading underscore is its module's own business; what two modules share lives, public,
+    in the module that owns it (surveys.contacts, surveys.conversations, surveys.outgoing)."""
+    assert private_imports(ROOT / "surveys", "surveys") == []
+
+
+def test_a_private_import_planted_in_the_core_is_caught(tmp_path):
+    shutil.copytree(ROOT / "surveys", tmp_path / "surveys", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "surveys" / "leak.py").write_text(
+        "from surveys.service import _handle, handle_inbound\nfrom surveys import outbox\n\n\n"
+        "def f():\n    return _handle, handle_inbound, outbox._Lane\n")
+    assert private_imports(tmp_path / "surveys", "surveys") == ["leak.py:1 _handle", "leak.py:6 outbox._Lane"]

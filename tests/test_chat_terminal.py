@@ -97,10 +97,10 @@ class _Pty:
 
 
 def _opted_out(env) -> list:
-    engine = create_engine(env["DATABASE_URL"])
-    with engine.connect() as conn:
+    sql_engine = create_engine(env["DATABASE_URL"])
+    with sql_engine.connect() as conn:
         rows = conn.execute(text("SELECT opted_out_at FROM contact")).all()
-    engine.dispose()
+    sql_engine.dispose()
     return [r[0] for r in rows]
 
 

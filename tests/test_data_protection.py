@@ -166,7 +166,7 @@ def test_a_person_has_the_same_pseudonym_in_every_export_and_installations_diffe
 
     from surveys.store import Store
     other = Store(store.settings.with_overrides(secret_key="another-installation-key-0123456789"),
-                  engine=store.engine)
+                  sql_engine=store.sql_engine)
     elsewhere = _pseudonyms(other)
     assert set(elsewhere) == set(everything) and all(PSEUDONYM.fullmatch(p) for p in elsewhere.values())
     assert not set(elsewhere.values()) & set(everything.values())             # another key, other pseudonyms

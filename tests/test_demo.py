@@ -29,7 +29,7 @@ def tagged(db: Store) -> Store:
     """The test database with the real tagger, as config.wiring.make_store builds it."""
     s = db.settings
     tagger = AnswerAnalysis(SentimentTagger(make_analyzer(s.sentiment_analyzer)), Safeguarding(s.safeguarding_lexicon_dir))
-    return Store(s, engine=db.engine, tagger=tagger)
+    return Store(s, sql_engine=db.sql_engine, tagger=tagger)
 
 
 def iso_week(at: datetime) -> str:
@@ -139,11 +139,11 @@ def test_the_same_seed_gives_the_same_data(db):
     store = tagged(db)
     first = seed_demo(store, NOW, weeks=2, participants_per_org=6, seed=11)
     data = fingerprint(store)
-    _clean(db.engine)
+    _clean(db.sql_engine)
     second = seed_demo(tagged(db), NOW, weeks=2, participants_per_org=6, seed=11)
     assert fingerprint(store) == data and len(data) > 50
     assert {**first.__dict__, "seconds": 0} == {**second.__dict__, "seconds": 0}
-    _clean(db.engine)
+    _clean(db.sql_engine)
     other = seed_demo(tagged(db), NOW, weeks=2, participants_per_org=6, seed=12)
     assert fingerprint(store) != data and other.answers != first.answers
 

@@ -30,7 +30,7 @@ QUOTED = "Honestly the volunteers were brilliant with my son"
 def store(db, tmp_path) -> Store:
     settings = dataclasses.replace(db.settings, var_dir=tmp_path / "var", partnership_name="Riverside Partnership",
                                    digest_recipients=("board@riverside.example", "chair@riverside.example"))
-    return Store(settings, engine=db.engine)
+    return Store(settings, sql_engine=db.sql_engine)
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_the_printable_digest_is_served_only_with_its_link(store, data):
 def test_the_telegram_summary_carries_the_link(store, data):
     settings = dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat="-1001234",
                                    public_base_url="https://chorus.example")
-    s2 = Store(settings, engine=store.engine)
+    s2 = Store(settings, sql_engine=store.sql_engine)
     archived = archive.build_and_archive(s2, options(s2, 2026, 47, cutoff=CUTOFF), CUTOFF)
     assert queue_digest(s2, archived, CUTOFF) == 1
     with s2.read() as conn:
@@ -192,7 +192,7 @@ def test_digest_list_says_what_really_happened_to_each_sending(store, data, smtp
     `digest send` queues it without --again, and the list follows each message: waiting, then sent or failed."""
     wednesday = datetime(2026, 11, 25, 15, 0, tzinfo=timezone.utc)
     nobody = Store(dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat=None),
-                   engine=store.engine)
+                   sql_engine=store.sql_engine)
     assert weekly_digest(nobody, wednesday)["sent"] == 0
     (status,) = archive.list_archives(nobody)
     assert status.delivery() == "not sent: no recipients (DIGEST_RECIPIENTS and DIGEST_TELEGRAM_CHAT are not set)"
@@ -276,7 +276,7 @@ def test_sending_to_nobody_is_an_error_before_anything_is_built_and_a_send_says_
     from analysis.digest.staff import NOBODY, DigestError, send_digest
 
     nobody = Store(dataclasses.replace(store.settings, digest_recipients=(), digest_telegram_chat=None),
-                   engine=store.engine)
+                   sql_engine=store.sql_engine)
     with pytest.raises(DigestError) as caught:
         send_digest(nobody, 2026, 47, None, CUTOFF)
     assert str(caught.value) == NOBODY and archive.list_archives(store) == []
@@ -285,7 +285,7 @@ def test_sending_to_nobody_is_an_error_before_anything_is_built_and_a_send_says_
     assert sent.warning.startswith("SMTP_HOST is not set: a worker without it fails it at once")
     assert send_digest(store, 2026, 47, None, CUTOFF).queued == 0
     assert send_digest(store, 2026, 47, None, CUTOFF, again=True).queued == 2
-    configured = Store(dataclasses.replace(store.settings, smtp_host="smtp.example"), engine=store.engine)
+    configured = Store(dataclasses.replace(store.settings, smtp_host="smtp.example"), sql_engine=store.sql_engine)
     assert send_digest(configured, 2026, 47, None, CUTOFF, again=True).warning is None
 
 

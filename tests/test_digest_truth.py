@@ -204,13 +204,13 @@ def test_the_digest_says_loudly_when_no_safeguarding_contact_is_set(db, small_or
     one = as_json(build(db, Options(2026, 47, TZ, cutoff=CUTOFF, org_code="advice"), CUTOFF))
     assert "No safeguarding contact is set for this organisation" in formats(one)["text"]
 
-    flags.add_contact(db, None, "email", "safeguarding@riverside.example", CUTOFF - timedelta(days=1))
+    flags.store_safeguarding_contact(db, None, "email", "safeguarding@riverside.example", CUTOFF - timedelta(days=1))
     # an email contact where no email can be sent (no SMTP_HOST: the worker fails the alert) alerts nobody
     assert not db.settings.smtp_host
     d = as_json(build(db, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
     assert d["safeguarding"]["contact_set"] is False
     assert "alerts nobody" in formats(d)["text"]
-    mail = Store(dataclasses.replace(db.settings, smtp_host="smtp.example.org"), engine=db.engine)
+    mail = Store(dataclasses.replace(db.settings, smtp_host="smtp.example.org"), sql_engine=db.sql_engine)
     d = as_json(build(mail, Options(2026, 47, TZ, cutoff=CUTOFF), CUTOFF))
     assert d["safeguarding"]["contact_set"] is True
     for name, out in formats(d).items():

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from surveys import engine
-from surveys.engine import ConversationView, Inbound, Session
+from surveys.engine import ConversationView, Inbound, ConversationState
 from surveys.loader import load_survey_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -11,10 +11,10 @@ PANTRY = load_survey_file(ROOT / "tests" / "transcripts" / "surveys" / "pantry.y
 NOW = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
 
 
-def in_survey(question="visit", **changes) -> Session:
+def in_survey(question="visit", **changes) -> ConversationState:
     conv = ConversationView(PANTRY, 1, 7, "Riverside Pantry", id=3, question=question, last_activity=NOW)
     values = {"language": "en", "expiry": timedelta(hours=24), "conversation": conv, "languages": PANTRY.languages}
-    return Session(**{**values, **changes})
+    return ConversationState(**{**values, **changes})
 
 
 def test_a_button_on_the_current_question_answers_it():
@@ -40,7 +40,7 @@ def test_an_old_button_changes_nothing_and_says_nothing():
 
 
 def test_consent_and_language_by_button():
-    pending = Session(language="en", expiry=timedelta(hours=24),
+    pending = ConversationState(language="en", expiry=timedelta(hours=24),
                       pending={"kind": "consent", "enrolment": 7, "org": "Riverside Pantry", "attempts": 0})
     st = engine.step(pending, Inbound("yes", kind="button", ref="consent"), NOW)
     assert engine.ConsentAnswered(7, participate=True) in st.events

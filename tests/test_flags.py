@@ -31,7 +31,7 @@ def store(db) -> Store:
     import dataclasses
 
     settings = dataclasses.replace(db.settings, smtp_host="smtp.example.org", telegram_bot_token="1:test")
-    return Store(settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
+    return Store(settings, sql_engine=db.sql_engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
 
 
 def _send(db, now, text, address="+447700900123", ext=None):
@@ -51,10 +51,10 @@ def _setup(db, now, contacts=True):
     if contacts:
         pantry = admin.find_organisation(db, "pantry").id
         other = admin.find_organisation(db, "other").id
-        assert flags.add_contact(db, pantry, "email", "safeguarding@pantry.example", now)
-        assert flags.add_contact(db, None, "telegram", "-100123", now)        # the backbone hears every flag
-        assert flags.add_contact(db, other, "email", "lead@other.example", now)   # not this organisation's
-        assert not flags.add_contact(db, pantry, "email", "safeguarding@pantry.example", now)
+        assert flags.store_safeguarding_contact(db, pantry, "email", "safeguarding@pantry.example", now)
+        assert flags.store_safeguarding_contact(db, None, "telegram", "-100123", now)        # the backbone hears every flag
+        assert flags.store_safeguarding_contact(db, other, "email", "lead@other.example", now)   # not this organisation's
+        assert not flags.store_safeguarding_contact(db, pantry, "email", "safeguarding@pantry.example", now)
 
 
 def _alerts(db):
@@ -168,12 +168,12 @@ def test_unconsented_text_is_never_stored_so_never_flagged(store, now):
 def test_contact_validation(store, now):
     _setup(store, now, contacts=False)
     with pytest.raises(flags.FlagError, match="not an email"):
-        flags.add_contact(store, None, "email", "not-an-address", now)
+        flags.store_safeguarding_contact(store, None, "email", "not-an-address", now)
     with pytest.raises(flags.FlagError, match="chat id"):
-        flags.add_contact(store, None, "telegram", "@someone", now)
+        flags.store_safeguarding_contact(store, None, "telegram", "@someone", now)
     with pytest.raises(flags.FlagError, match="email or telegram"):
-        flags.add_contact(store, None, "sms", "+447700900123", now)
-    assert flags.add_contact(store, None, "email", "a@b.example", now)
+        flags.store_safeguarding_contact(store, None, "sms", "+447700900123", now)
+    assert flags.store_safeguarding_contact(store, None, "email", "a@b.example", now)
     assert flags.list_contacts(store) == [(None, "email", "a@b.example")]
     assert flags.remove_contact(store, None, "email", "a@b.example")
     assert not flags.remove_contact(store, None, "email", "a@b.example")
@@ -236,11 +236,11 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
     assert "116 123" in handled.replies[0].text and len(handled.replies) >= 2      # then the survey goes on
     ordinary = _send(store, now, "the staff were lovely", address="+447700900999")
     assert all("116 123" not in r.text for r in ordinary.replies)
-    off = Store(dataclasses.replace(store.settings, safeguarding_reply="off"), engine=store.engine, tagger=store.tagger)
+    off = Store(dataclasses.replace(store.settings, safeguarding_reply="off"), sql_engine=store.sql_engine, tagger=store.tagger)
     _to_last_question(off, now, address="+447700900555")
     assert all("116 123" not in r.text for r in _send(off, now, RISK, address="+447700900555").replies)
     own = Store(dataclasses.replace(store.settings, safeguarding_reply="Call our line on 0800 000 000. {org} cares."),
-                engine=store.engine, tagger=store.tagger)
+                sql_engine=store.sql_engine, tagger=store.tagger)
     _to_last_question(own, now, address="+447700900556")
     assert _send(own, now, RISK, address="+447700900556").replies[0].text == \
         "Call our line on 0800 000 000. Riverside Pantry cares."
@@ -250,7 +250,7 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
 def test_an_alert_points_at_the_command_not_at_a_console_that_does_not_exist(store, now):
     import dataclasses
 
-    site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), engine=store.engine,
+    site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     _setup(site, now)
     _to_last_question(site, now)
@@ -274,10 +274,10 @@ def test_a_flag_that_alerts_nobody_says_so_loudly(store, now, caplog):
     assert "hits" not in record.getMessage() and "7700900123" not in record.getMessage()   # no personal data
 
     pantry = admin.find_organisation(store, "pantry").id
-    flags.add_contact(store, pantry, "email", "safeguarding@pantry.example", now)
+    flags.store_safeguarding_contact(store, pantry, "email", "safeguarding@pantry.example", now)
     warning = flags.contact_warning(store)
     assert "OTHER" in warning and "PANTRY" not in warning                 # only the organisation left uncovered
-    flags.add_contact(store, None, "telegram", "-100123", now)
+    flags.store_safeguarding_contact(store, None, "telegram", "-100123", now)
     assert flags.contact_warning(store) is None
     caplog.clear()
     with caplog.at_level("WARNING", logger="surveys.flags"):
@@ -291,7 +291,7 @@ def test_the_person_is_not_promised_a_reader_when_nobody_is_alerted(store, now):
     support = _send(store, now, RISK).replies[0].text
     assert "will read" not in support and "not read straight away" in support and "999" in support
     pantry = admin.find_organisation(store, "pantry").id
-    flags.add_contact(store, pantry, "email", "safeguarding@pantry.example", now)
+    flags.store_safeguarding_contact(store, pantry, "email", "safeguarding@pantry.example", now)
     _to_last_question(store, now, address="+447700900778")
     watched = _send(store, now, RISK, address="+447700900778").replies[0].text
     assert "A person from Riverside Pantry will read your message" in watched
@@ -425,8 +425,8 @@ def test_a_contact_on_a_channel_that_is_not_configured_is_no_reader(store, now, 
 
     _setup(store, now, contacts=False)
     pantry = admin.find_organisation(store, "pantry").id
-    flags.add_contact(store, None, "email", "lead@backbone.example", now)
-    bare = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token=None), engine=store.engine,
+    flags.store_safeguarding_contact(store, None, "email", "lead@backbone.example", now)
+    bare = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token=None), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     assert "alerts NOBODY" in flags.contact_warning(bare) and "SMTP_HOST" in flags.contact_warning(bare)
     _to_last_question(bare, now)
@@ -435,14 +435,14 @@ def test_a_contact_on_a_channel_that_is_not_configured_is_no_reader(store, now, 
     assert "will read" not in support and "not read straight away" in support
     assert any("NOBODY IS ALERTED" in r.getMessage() for r in caplog.records if r.name == "surveys.flags")
 
-    mail = Store(dataclasses.replace(store.settings, smtp_host="smtp.example.org"), engine=store.engine,
+    mail = Store(dataclasses.replace(store.settings, smtp_host="smtp.example.org"), sql_engine=store.sql_engine,
                  tagger=store.tagger)
     assert flags.contact_warning(mail) is None
     _to_last_question(mail, now, address="+447700900778")
     assert "A person from Riverside Pantry will read your message" in _send(mail, now, RISK,
                                                                             address="+447700900778").replies[0].text
     telegram = Store(dataclasses.replace(store.settings, smtp_host=None, telegram_bot_token="1:x"),
-                     engine=store.engine, tagger=store.tagger)
-    assert flags.add_contact(store, pantry, "telegram", "-100123", now)
+                     sql_engine=store.sql_engine, tagger=store.tagger)
+    assert flags.store_safeguarding_contact(store, pantry, "telegram", "-100123", now)
     warning = flags.contact_warning(telegram)              # PANTRY reached by Telegram, OTHER by nothing
     assert "OTHER" in warning and "PANTRY" not in warning

@@ -136,7 +136,7 @@ def test_through_the_service_on_both_databases(db, now):
     from surveys.service import InboundMessage, handle_inbound
     from surveys.store import Store
 
-    store = Store(db.settings, engine=db.engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
+    store = Store(db.settings, sql_engine=db.sql_engine, tagger=AnswerAnalysis(SentimentTagger(), Safeguarding()))
     admin.load_survey(store, load_survey_file(ROOT / "tests/transcripts/surveys/pantry.yaml"), now)
     admin.add_organisation(store, "Riverside Pantry", "PANTRY", now, welcome_survey="pantry")
     # JOIN, consent, quoting, visit 5, travel, enough food, recommend 9, then "Anything else you'd like to tell us?"

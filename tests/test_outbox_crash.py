@@ -32,12 +32,12 @@ WORKER = """
 import sys
 from datetime import datetime, timedelta, timezone
 from config.settings import load_settings
-from surveys.store import Store, make_engine
+from surveys.store import Store, make_sql_engine
 from surveys.outbox import Worker
 from sms.channel import SmsChannel
 
 settings = load_settings(dotenv=False)
-store = Store(settings, engine=make_engine(settings.database_url))
+store = Store(settings, sql_engine=make_sql_engine(settings.database_url))
 channel = SmsChannel({account!r}, {token!r}, from_number={number!r}, api_base_url=sys.argv[1])
 # The restart comes later: by then the dead worker's claims are older than the worker's stale limit.
 later = timedelta(minutes=3) if sys.argv[3] == "restart" else timedelta(0)
@@ -64,7 +64,7 @@ def seed(db, n: int) -> None:
 
 
 def _env(db) -> dict:
-    return {**os.environ, "DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+    return {**os.environ, "DATABASE_URL": db.sql_engine.url.render_as_string(hide_password=False),
             "CHORUS_SECRET_KEY": db.settings.secret_key, "CHORUS_VAR_DIR": str(db.settings.var_dir),
             "PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING"}
 

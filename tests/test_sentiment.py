@@ -465,7 +465,7 @@ def test_free_text_answers_are_tagged_when_stored(db, now):
     from surveys.service import InboundMessage, handle_inbound
     from surveys.store import Store
 
-    store = Store(db.settings, engine=db.engine, tagger=SentimentTagger())
+    store = Store(db.settings, sql_engine=db.sql_engine, tagger=SentimentTagger())
     admin.load_survey(store, load_survey_file(ROOT / "tests/transcripts/surveys/pantry.yaml"), now)
     admin.add_organisation(store, "Riverside Pantry", "PANTRY", now, welcome_survey="pantry")
     for i, text in enumerate(["JOIN pantry", "yes", "no", "1", "The staff were rude and the food was awful"]):

@@ -8,7 +8,7 @@ from sms.channel import SmsChannel, render_sms
 from surveys import admin
 from surveys import models as m
 from surveys.channels import ChannelError
-from surveys.delivery import Undeliverable, send_now
+from surveys.delivery import Undeliverable, send_one
 from surveys.engine import Choice, OutgoingMessage
 from tests.fake_twilio import FakeTwilio
 from tests.sms_helpers import ACCOUNT, OUR_NUMBER, TOKEN
@@ -47,7 +47,7 @@ def _contact(db, contact_id):
 
 def test_a_send_goes_through_the_real_client_and_is_recorded(db, now, fake, channel, contact):
     msg = OutgoingMessage("How did you get here?", (Choice("walk", "Walking"), Choice("bus", "Bus")), "list", "travel")
-    message_id = send_now(db, channel, contact, msg, now)
+    message_id = send_one(db, channel, contact, msg, now)
     assert fake.sent == [{"To": NUMBER, "From": OUR_NUMBER, "Body": "How did you get here?\n1. Walking\n2. Bus",
                           "StatusCallback": "https://chorus.example.org/sms/status"}]
     assert fake.requests[0].auth.startswith("Basic ")
@@ -57,7 +57,7 @@ def test_a_send_goes_through_the_real_client_and_is_recorded(db, now, fake, chan
 
 def test_messaging_service_sid_is_used_when_configured(db, now, fake, contact):
     channel = SmsChannel(ACCOUNT, TOKEN, messaging_service_sid="MG" + "1" * 32, api_base_url=fake.base_url)
-    send_now(db, channel, contact, OutgoingMessage("Hi"), now)
+    send_one(db, channel, contact, OutgoingMessage("Hi"), now)
     assert fake.sent[0]["MessagingServiceSid"] == "MG" + "1" * 32 and "From" not in fake.sent[0]
 
 
@@ -73,7 +73,7 @@ def test_provider_errors_become_typed_errors_and_mark_the_participant(db, now, f
                                                                      permanent, effect, contact_state):
     fake.errors[NUMBER] = (status, code)
     with pytest.raises(ChannelError) as caught:
-        send_now(db, channel, contact, OutgoingMessage("Hello"), now)
+        send_one(db, channel, contact, OutgoingMessage("Hello"), now)
     assert caught.value.permanent is permanent and caught.value.effect == effect and caught.value.code == str(code)
     with db.session() as s:
         row = s.scalars(select(m.Message).where(m.Message.direction == "out")).one()
@@ -86,16 +86,16 @@ def test_provider_errors_become_typed_errors_and_mark_the_participant(db, now, f
 def test_nothing_is_sent_to_someone_who_opted_out(db, now, fake, channel, contact):
     fake.errors[NUMBER] = (400, 21610)
     with pytest.raises(ChannelError):
-        send_now(db, channel, contact, OutgoingMessage("Hello"), now)
+        send_one(db, channel, contact, OutgoingMessage("Hello"), now)
     with pytest.raises(Undeliverable, match="opted out"):
-        send_now(db, channel, contact, OutgoingMessage("Hello again"), now)
+        send_one(db, channel, contact, OutgoingMessage("Hello again"), now)
     assert len(fake.sent) == 1
 
 
 def test_network_failure_is_temporary(db, now, contact):
     channel = SmsChannel(ACCOUNT, TOKEN, from_number=OUR_NUMBER, api_base_url="http://127.0.0.1:9", timeout=2)
     with pytest.raises(ChannelError) as caught:
-        send_now(db, channel, contact, OutgoingMessage("Hello"), now)
+        send_one(db, channel, contact, OutgoingMessage("Hello"), now)
     assert caught.value.permanent is False
 
 

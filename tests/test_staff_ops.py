@@ -65,7 +65,7 @@ def test_a_safeguarding_contact_is_an_email_or_a_telegram_chat_and_says_when_it_
     chat = add_safeguarding_contact(db, None, now, telegram_chat="-100123")
     assert (chat.channel, chat.organisation, chat.changed) == ("telegram", None, True)
     assert "TELEGRAM_BOT_TOKEN is not set" in chat.warning
-    configured = Store(dataclasses.replace(db.settings, smtp_host="smtp.example"), engine=db.engine)
+    configured = Store(dataclasses.replace(db.settings, smtp_host="smtp.example"), sql_engine=db.sql_engine)
     assert add_safeguarding_contact(configured, None, now, email="all@partnership.example").warning is None
     with pytest.raises(AdminError, match="no organisation with join code"):
         add_safeguarding_contact(db, "nowhere", now, email="x@y.example")

@@ -75,7 +75,7 @@ def test_a_bad_start_is_one_line_and_a_non_zero_exit(tmp_path, scenario, entry):
 def test_a_database_from_an_older_version_is_told_to_upgrade(tmp_path):
     env = {"DATABASE_URL": f"sqlite:///{tmp_path}/old.db"}
     migrate = ("from config.migrate import upgrade; from config.wiring import make_store; "
-               "upgrade(make_store().engine, '0001')")
+               "upgrade(make_store().sql_engine, '0001')")
     assert _run([sys.executable, "-c", migrate], env, tmp_path).returncode == 0
     _assert_one_line(_run([CHORUS, "worker"], env, tmp_path),
                      "the database was set up by an older version of Chorus: run chorus db upgrade")

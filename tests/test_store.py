@@ -12,14 +12,14 @@ from surveys import models as m
 
 
 def test_migrations_match_the_models(db):
-    with db.engine.connect() as conn:
+    with db.sql_engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": False, "render_as_batch": True})
         diff = compare_metadata(ctx, m.Base.metadata)
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
 
 
 def test_sqlite_connections_use_wal_and_a_busy_timeout(sqlite_db):
-    with sqlite_db.engine.connect() as conn:
+    with sqlite_db.sql_engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 15000
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -101,17 +101,17 @@ def test_background_checkpoints_copy_the_wal_back(tmp_path, background):
     import time
 
     from config.migrate import upgrade
-    from surveys.store import make_engine
+    from surveys.store import make_sql_engine
 
     path = tmp_path / "ck.db"
-    engine = make_engine(f"sqlite:///{path}", background_checkpoints=background)
+    sql_engine = make_sql_engine(f"sqlite:///{path}", background_checkpoints=background)
     try:
-        upgrade(engine)
-        with engine.connect() as conn:
+        upgrade(sql_engine)
+        with sql_engine.connect() as conn:
             conn.execute(text("PRAGMA wal_autocheckpoint=10000"))  # the control must not checkpoint by itself
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).all()
         size_before = path.stat().st_size
-        with engine.begin() as conn:
+        with sql_engine.begin() as conn:
             for _ in range(60):
                 conn.execute(text("INSERT INTO message (channel, direction, kind, status, created_at, text) "
                                   "VALUES ('sms', 'in', 'text', 'received', '2026-01-01 00:00:00.000000', :t)"),
@@ -120,8 +120,8 @@ def test_background_checkpoints_copy_the_wal_back(tmp_path, background):
         grew = path.stat().st_size > size_before
         assert grew is background
     finally:
-        checkpointer = getattr(engine, "_chorus_checkpointer", None)
+        checkpointer = getattr(sql_engine, "_chorus_checkpointer", None)
         if checkpointer is not None:
             checkpointer.close()
             assert not checkpointer.thread.is_alive()
-        engine.dispose()
+        sql_engine.dispose()

@@ -13,7 +13,7 @@ from bot.render import MERGE_LIMIT, button_ref, callback_data, coalesce, parse_c
 from surveys import admin
 from surveys import models as m
 from surveys.channels import ChannelError
-from surveys.delivery import send_now
+from surveys.delivery import send_one
 from surveys import engine
 from surveys.engine import Choice, OutgoingMessage
 from tests.fake_telegram import BLOCKED, CHAT_NOT_FOUND, TOKEN, Failure, FakeTelegram
@@ -293,7 +293,7 @@ def test_send_is_safe_from_many_threads(fake, channel):
 def test_a_send_is_recorded_with_its_provider_id(db, now, fake, channel):
     admin.add_organisation(db, "Riverside Pantry", "PANTRY", now)
     contact = admin.add_participant(db, "telegram", str(CHAT), "PANTRY", now)
-    message_id = send_now(db, channel, contact, OutgoingMessage("Hello"), now)
+    message_id = send_one(db, channel, contact, OutgoingMessage("Hello"), now)
     with db.session() as s:
         row = s.get(m.Message, message_id)
     assert row.status == "queued" and row.external_id == f"{CHAT}:{fake.messages_to(CHAT)[-1]['message_id']}"
@@ -304,7 +304,7 @@ def test_chat_not_found_marks_the_participant_unreachable(db, now, fake, channel
     contact = admin.add_participant(db, "telegram", str(CHAT), "PANTRY", now)
     fake.failures[CHAT] = Failure(*CHAT_NOT_FOUND)
     with pytest.raises(ChannelError):
-        send_now(db, channel, contact, OutgoingMessage("Hello"), now)
+        send_one(db, channel, contact, OutgoingMessage("Hello"), now)
     with db.session() as s:
         row = s.scalars(select(m.Message).where(m.Message.direction == "out")).one()
         person = s.get(m.Contact, contact)

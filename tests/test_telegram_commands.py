@@ -116,7 +116,7 @@ def test_polling_in_a_thread_stops_when_told(sqlite_db, fake):
     from surveys.store import Store
 
     store = Store(sqlite_db.settings.with_overrides(telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url),
-                  engine=sqlite_db.engine)
+                  sql_engine=sqlite_db.sql_engine)
     stop, result = threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(run_polling_in_thread(store, stop)), daemon=True)
     thread.start()

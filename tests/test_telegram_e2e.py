@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from surveys import admin
 from surveys import models as m
 from surveys.channels import ChannelError
-from surveys.delivery import Undeliverable, send_now
+from surveys.delivery import Undeliverable, send_one
 from surveys.engine import OutgoingMessage
 from surveys.loader import load_survey_file
 from tests.fake_telegram import BLOCKED, Failure, FakeTelegram
@@ -134,11 +134,11 @@ def test_a_blocked_bot_marks_the_participant_unreachable_until_they_start_again(
     enrol(tg)
     fake.failures[CHAT] = Failure(*BLOCKED)
     with pytest.raises(ChannelError) as refused:
-        send_now(tg.store, tg.channel, contact(tg.store).id, OutgoingMessage("A question from the team"), tg.clock())
+        send_one(tg.store, tg.channel, contact(tg.store).id, OutgoingMessage("A question from the team"), tg.clock())
     assert refused.value.permanent and refused.value.effect == "unreachable" and refused.value.code == "403"
     assert contact(tg.store).unreachable_at is not None
     with pytest.raises(Undeliverable):  # no more calls to a chat that blocked us
-        send_now(tg.store, tg.channel, contact(tg.store).id, OutgoingMessage("Again"), tg.clock())
+        send_one(tg.store, tg.channel, contact(tg.store).id, OutgoingMessage("Again"), tg.clock())
 
     del fake.failures[CHAT]  # they unblock the bot: Telegram's "Restart" button sends /start
     assert tg.say(CHAT, "/start") != []

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from surveys import admin
 from surveys import models as m
 from surveys.loader import load_survey_file
-from surveys.store import Store, make_engine
+from surveys.store import Store, make_sql_engine
 from tests.fake_telegram import FakeTelegram
 from tests.telegram_helpers import PANTRY, SECRET, TELEGRAM_DATA, Clock, PollingBot, button, webhook_app
 from tests.test_telegram_inbound import PATH, Webhook
@@ -256,7 +256,7 @@ def test_hostile_bodies_with_a_wrong_secret_are_still_refused(hook):
 def test_a_database_that_cannot_be_used_gets_503_so_telegram_delivers_the_update_again(settings, now, fake, tmp_path):
     """The one 5xx: not a bad update but a store that cannot be used (here: never migrated). Telegram's retry
     brings the update in once it can be."""
-    never_migrated = Store(settings, engine=make_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
+    never_migrated = Store(settings, sql_engine=make_sql_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
     app, _ = webhook_app(never_migrated, fake, Clock(now))
     try:
         response = app.test_client().post(PATH, data=json.dumps({"update_id": 1, "message": {

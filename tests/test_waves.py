@@ -678,7 +678,7 @@ def cli(db, monkeypatch, now, *args):
     import cli.waves
     from cli import main
 
-    monkeypatch.setenv("DATABASE_URL", db.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DATABASE_URL", db.sql_engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("CHORUS_VAR_DIR", str(db.settings.var_dir))
     monkeypatch.setenv("CHORUS_SECRET_KEY", "test-secret-key-0123456789")
     monkeypatch.setattr(cli.waves, "_now", lambda: now)
@@ -735,11 +735,11 @@ def statements(db, operation):
     def count(conn, cursor, statement, *args):
         seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", count)
+    event.listen(db.sql_engine, "before_cursor_execute", count)
     try:
         result = operation()
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.sql_engine, "before_cursor_execute", count)
     return result, len(seen)
 
 
