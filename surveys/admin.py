@@ -325,15 +325,27 @@ def _add_participant(db: Store, s, channel, address, org_code, now, language, ta
     return contact.id, UPDATED if changed else UNCHANGED
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row of an import: its line in the file (the header is line 1), the column at fault (None when
+    the row as a whole is), and why, in words a person can act on."""
+    line: int
+    column: str | None
+    reason: str
+
+
 @dataclass
 class ImportReport:
     """Per row: created (a new enrolment), updated (already enrolled; language or tags changed), unchanged,
-    or rejected (`errors`: line number and reason). All or nothing: with any rejected row nothing is stored,
-    and the other counts say what the import would have done."""
+    or rejected (`errors`: line number and reason; `problems`: the same with the column). All or nothing: with
+    any rejected row nothing is stored, and the other counts say what the import would have done. `written`
+    False for a preview (nothing is ever stored) or when a row was rejected."""
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    written: bool = False
 
     @property
     def rejected(self) -> int:
@@ -347,20 +359,30 @@ class ImportReport:
         return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.rejected} rejected")
 
+    def reject(self, line: int, column: str | None, reason: str) -> None:
+        self.errors.append((line, reason))
+        self.problems.append(RowProblem(line, column, reason))
+
 
 IMPORT_COLUMNS = ("channel", "address", "organisation", "language", "tags")
 
 
-def import_participants(db: Store, text: str, now: datetime, progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_participants(db: Store, text: str, now: datetime, progress: Callable[[int], None] | None = None, *,
+                        organisation_ids: frozenset[int] | None = None, preview: bool = False) -> ImportReport:
     """Import a CSV with columns channel, address, organisation (join code) and optionally language and
     tags (separated by ';'). A row for someone already enrolled updates their language (when given) and their
     tags (when the file has a tags column) and is counted as updated or unchanged, so importing the same file
     twice creates nothing the second time. All or nothing: any bad row means nothing is imported, and every
-    bad row is reported with its line number (a second row for the same number and organisation is one)."""
+    bad row is reported with its line number and column (a second row for the same number and organisation is
+    one). `organisation_ids`: the organisations rows may name (None: any), so staff import only into their own.
+    `preview`: every row is checked exactly as the import would (the same code, in a transaction), and the
+    transaction is always rolled back, so a preview and the import that follows it agree."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("address", "organisation") if c not in (reader.fieldnames or [])]
     if missing:
-        return ImportReport(errors=[(1, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")])
+        report = ImportReport()
+        report.reject(1, None, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")
+        return report
     has_tags = "tags" in (reader.fieldnames or [])
     report = ImportReport()
     seen: dict[tuple[str, str, str], int] = {}
@@ -371,23 +393,36 @@ def import_participants(db: Store, text: str, now: datetime, progress: Callable[
                 channel = (row.get("channel") or "sms").strip().lower()
                 raw = row.get("address") or ""
                 org_code = (row.get("organisation") or "").strip()
+                column = "channel"
                 try:
+                    if channel not in PARTICIPANT_CHANNELS:
+                        _staff_address(db, channel, raw)        # raises the channel's error
+                    column = "address"
                     key = (channel, _staff_address(db, channel, raw), org_code.casefold())
                     if key in seen:
                         raise AdminError(f"same number as line {seen[key]}" if channel == "sms"
                                          else f"same address as line {seen[key]}")
                     seen[key] = line
+                    column = "organisation"
+                    org_id = s.scalar(select(m.Organisation.id).where(m.Organisation.code_key == org_code.casefold()))
+                    if org_id is not None and organisation_ids is not None and org_id not in organisation_ids:
+                        raise AdminError(f"organisation {org_code!r} is not one of yours: you may import only "
+                                         "into your own organisation(s)")
+                    if org_id is not None:
+                        column = "language"
+                        _language(s, (row.get("language") or "").strip() or None)
                     tags = [t for t in (row.get("tags") or "").split(";")] if has_tags else None
                     # Every check comes before the first write, so a rejected row changes nothing.
                     _, outcome = _add_participant(db, s, channel, raw, org_code, now,
                                                   (row.get("language") or "").strip() or None, tags, "import")
                     setattr(report, outcome, getattr(report, outcome) + 1)
                 except AdminError as exc:
-                    report.errors.append((line, str(exc)))
+                    report.reject(line, column, str(exc))
                 if progress:
                     progress(1)
-            if report.errors:
+            if report.errors or preview:
                 raise _Rollback()
+            report.written = True
     except _Rollback:
         pass
     return report
