@@ -453,7 +453,7 @@ def keep_words(text: str) -> str:
 
 
 def export_answers(db: Store, survey_id: str | None = None, *,
-                   redact: Callable[[str], str]) -> Iterator[list[str]]:
+                   redact: Callable[[str], str], answer_ids: list[int] | None = None) -> Iterator[list[str]]:
     """Rows for a CSV export. Participants appear as their pseudonym (`Store.pseudonym`: the same in every
     export, never an address). Every column that carries what people wrote, or was read from it (`value`: the
     words of a text answer; `text`: the message as sent), goes through `redact` here and nowhere else, so no
@@ -461,7 +461,8 @@ def export_answers(db: Store, survey_id: str | None = None, *,
     (`analysis.redact` does), and an export must say whether it masks; `keep_words` keeps the words.
     `sentiment` is the machine's label; `sentiment_by_person` a staff correction, if any. The words of an answer
     that raised a safeguarding flag are never exported, masked or not: its `value` is empty and its `text` reads
-    "[withheld: safeguarding flag #N]" (the person handling the flag reads it with `chorus flags show N`)."""
+    "[withheld: safeguarding flag #N]" (the person handling the flag reads it with `chorus flags show N`).
+    `answer_ids`: exactly these answers (a console filter's rows), in id order, read in chunks."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -476,7 +477,12 @@ def export_answers(db: Store, survey_id: str | None = None, *,
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
         flagged = dict(s.execute(select(m.Flag.answer_id, m.Flag.id).where(m.Flag.answer_id.is_not(None))).all())
         yield list(EXPORT_COLUMNS)
-        for answer, org_code, number in s.execute(q):
+        if answer_ids is None:
+            rows = s.execute(q)
+        else:
+            ids = sorted(set(answer_ids))
+            rows = (r for i in range(0, len(ids), 500) for r in s.execute(q.where(m.Answer.id.in_(ids[i:i + 500]))))
+        for answer, org_code, number in rows:
             value = redact(answer.value_text) if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",

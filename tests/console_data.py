@@ -24,7 +24,7 @@ def partnership(db, now) -> Data:
     pantry = [Person("PANTRY", completed=True, visit=3 + i % 3, recommend=6 + i, text=t, label=lab, polarity=pol,
                      quote_ok=True, flag=(i == 5)) for i, (t, lab, pol) in enumerate(TEXTS)]
     housing = [Person("HOUSING", visit=2, text="the waiting times at the office", label="negative", polarity=-0.3),
-               Person("HOUSING", visit=4, text="my worker Jane Smith called 07700 900123", label="neutral"),
+               Person("HOUSING", visit=4, text="my name is Jane Smith, call me on 07700 900123", label="neutral"),
                Person("HOUSING", responded=False)]
     data.week(last, pantry + housing)
     data.week(last - timedelta(days=7), [Person("PANTRY", visit=4, text="the waiting times were long",
