@@ -29,39 +29,89 @@ def _warn_no_contact(store) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+def _as(by: str | None):
+    """The operator's scope, naming the person who acts (--by) in the flag's history."""
+    from dataclasses import replace
+
+    from surveys.scope import Scope
+
+    return replace(Scope.operator(), actor=(by or "").strip())
+
+
 @flags.command("list")
 @click.option("--all", "include_closed", is_flag=True, help="Closed flags too.")
 @click.option("--org", "org_code", default=None)
 def flags_list(include_closed, org_code) -> None:
     """Open flags (no answer text here: `flags show ID` for that)."""
-    from surveys.flags import list_flags
+    from surveys.flags import FlagQueueFilter, flag_queue
+    from surveys.scope import Scope
 
     store = _known(_store(), org_code=org_code)
     _warn_no_contact(store)
-    rows = list_flags(store, include_closed, org_code)
+    rows = flag_queue(store, Scope.operator(), FlagQueueFilter("all" if include_closed else "open", org_code))
     if not rows:
         click.echo("no open flags" if not include_closed else "no flags")
-    for f in rows:
-        click.echo(_flag_line(f))
+    for item in sorted(rows, key=lambda i: i.flag.id):
+        click.echo(_flag_line(item.flag) + (f"  assigned to {item.assignee}" if item.assignee and
+                                            item.flag.status == "open" else ""))
 
 
 @flags.command("show")
 @click.argument("flag_id", type=int)
 def flags_show(flag_id) -> None:
-    """One flag with the answer's words, for the person handling it."""
-    from surveys.flags import FlagError, show_flag
+    """One flag with the answer's words, for the person handling it, and its history."""
+    from surveys.flags import FlagError, flag_detail
+    from surveys.scope import Scope
 
     store = _store()
     try:
-        f = show_flag(store, flag_id)
+        d = flag_detail(store, Scope.operator(), flag_id)
     except FlagError as exc:
         raise click.ClickException(str(exc)) from None
+    f = d.flag
     _warn_no_contact(store)
     click.echo(_flag_line(f))
     click.echo(f"why: {f.why}")
     click.echo(f"answer #{f.answer_id}: {f.answer_text!r}" if f.answer_id else "answer: erased at the person's request")
+    if d.assignee and f.status == "open":
+        click.echo(f"assigned to: {d.assignee}")
     if f.note:
         click.echo(f"note: {f.note}")
+    for e in d.history:
+        what = {"assigned": f"assigned to {e.assignee}", "note": f"note: {e.note}", "closed": f"closed: {e.note}"}
+        click.echo(f"  {e.at:%Y-%m-%d %H:%M} UTC  {e.by}: {what.get(e.kind, e.kind)}")
+
+
+@flags.command("assign")
+@click.argument("flag_id", type=int)
+@click.option("--to", "assignee", required=True, help="Who handles it.")
+@click.option("--by", "by", required=True)
+def flags_assign(flag_id, assignee, by) -> None:
+    """Give an open flag to a person (kept in its history)."""
+    from surveys.flags import FlagError, assign_flag
+
+    try:
+        d = assign_flag(_store(), _as(by), flag_id, assignee, _now())
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"flag #{d.flag.id} assigned to {d.assignee}")
+
+
+@flags.command("note")
+@click.argument("flag_id", type=int)
+@click.option("--by", "by", required=True)
+@click.option("--note", required=True)
+def flags_note(flag_id, by, note) -> None:
+    """Add a note to a flag's history."""
+    from surveys.flags import FlagError, add_flag_note
+
+    if not (by or "").strip():
+        raise click.ClickException("say who is writing the note (--by NAME)")
+    try:
+        d = add_flag_note(_store(), _as(by), flag_id, note, _now())
+    except FlagError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"note added to flag #{d.flag.id} ({len(d.history)} entries in its history)")
 
 
 @flags.command("close")
@@ -73,12 +123,13 @@ def flags_show(flag_id) -> None:
 def flags_close(flag_id, by, note, not_a_concern) -> None:
     """Close a flag once a person has handled it, saying what was done. Closed as a concern unless
     --not-a-concern; `chorus analysis accuracy` counts both (safeguarding precision per layer and rule)."""
-    from surveys.flags import FlagError, close_flag
+    from surveys.flags import FlagError, close_flag_as
 
     try:
-        f = close_flag(_store(), flag_id, by, note, _now(), not_a_concern=not_a_concern)
+        d = close_flag_as(_store(), _as(by), flag_id, note, _now(), not_a_concern=not_a_concern)
     except FlagError as exc:
         raise click.ClickException(str(exc)) from None
+    f = d.flag
     click.echo(f"flag #{f.id} closed by {f.closed_by} ({f.outcome.replace('_', ' ')})")
 
 

@@ -320,15 +320,27 @@ def _add_participant(db: Store, s, channel, address, org_code, now, language, ta
     return contact_id, UPDATED if changed else UNCHANGED
 
 
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad row of an import: its line in the file (the header is line 1), the column at fault (None when
+    the row as a whole is), and why, in words a person can act on."""
+    line: int
+    column: str | None
+    reason: str
+
+
 @dataclass
 class ImportReport:
     """Per row: created (a new enrolment), updated (already enrolled; language or tags changed), unchanged,
-    or rejected (`errors`: line number and reason). All or nothing: with any rejected row nothing is stored,
-    and the other counts say what the import would have done."""
+    or rejected (`errors`: line number and reason; `problems`: the same with the column). All or nothing: with
+    any rejected row nothing is stored, and the other counts say what the import would have done. `written`
+    False for a preview (nothing is ever stored) or when a row was rejected."""
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+    written: bool = False
 
     @property
     def rejected(self) -> int:
@@ -342,20 +354,30 @@ class ImportReport:
         return (f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.rejected} rejected")
 
+    def reject(self, line: int, column: str | None, reason: str) -> None:
+        self.errors.append((line, reason))
+        self.problems.append(RowProblem(line, column, reason))
+
 
 IMPORT_COLUMNS = ("channel", "address", "organisation", "language", "tags")
 
 
-def import_participants(db: Store, text: str, now: datetime, progress: Callable[[int], None] | None = None) -> ImportReport:
+def import_participants(db: Store, text: str, now: datetime, progress: Callable[[int], None] | None = None, *,
+                        organisation_ids: frozenset[int] | None = None, preview: bool = False) -> ImportReport:
     """Import a CSV with columns channel, address, organisation (join code) and optionally language and
     tags (separated by ';'). A row for someone already enrolled updates their language (when given) and their
     tags (when the file has a tags column) and is counted as updated or unchanged, so importing the same file
     twice creates nothing the second time. All or nothing: any bad row means nothing is imported, and every
-    bad row is reported with its line number (a second row for the same number and organisation is one)."""
+    bad row is reported with its line number and column (a second row for the same number and organisation is
+    one). `organisation_ids`: the organisations rows may name (None: any), so staff import only into their own.
+    `preview`: every row is checked exactly as the import would (the same code, in a transaction), and the
+    transaction is always rolled back, so a preview and the import that follows it agree."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("address", "organisation") if c not in (reader.fieldnames or [])]
     if missing:
-        return ImportReport(errors=[(1, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")])
+        report = ImportReport()
+        report.reject(1, None, f"missing column(s): {', '.join(missing)} (expected {', '.join(IMPORT_COLUMNS)})")
+        return report
     has_tags = "tags" in (reader.fieldnames or [])
     report = ImportReport()
     seen: dict[tuple[str, str, str], int] = {}
@@ -366,23 +388,36 @@ def import_participants(db: Store, text: str, now: datetime, progress: Callable[
                 channel = (row.get("channel") or "sms").strip().lower()
                 raw = row.get("address") or ""
                 org_code = (row.get("organisation") or "").strip()
+                column = "channel"
                 try:
+                    if channel not in PARTICIPANT_CHANNELS:
+                        _staff_address(db, channel, raw)        # raises the channel's error
+                    column = "address"
                     key = (channel, _staff_address(db, channel, raw), org_code.casefold())
                     if key in seen:
                         raise AdminError(f"same number as line {seen[key]}" if channel == "sms"
                                          else f"same address as line {seen[key]}")
                     seen[key] = line
+                    column = "organisation"
+                    org_id = s.scalar(select(m.Organisation.id).where(m.Organisation.code_key == org_code.casefold()))
+                    if org_id is not None and organisation_ids is not None and org_id not in organisation_ids:
+                        raise AdminError(f"organisation {org_code!r} is not one of yours: you may import only "
+                                         "into your own organisation(s)")
+                    if org_id is not None:
+                        column = "language"
+                        _language(s, (row.get("language") or "").strip() or None)
                     tags = [t for t in (row.get("tags") or "").split(";")] if has_tags else None
                     # Every check comes before the first write, so a rejected row changes nothing.
                     _, outcome = _add_participant(db, s, channel, raw, org_code, now,
                                                   (row.get("language") or "").strip() or None, tags, "import")
                     setattr(report, outcome, getattr(report, outcome) + 1)
                 except AdminError as exc:
-                    report.errors.append((line, str(exc)))
+                    report.reject(line, column, str(exc))
                 if progress:
                     progress(1)
-            if report.errors:
+            if report.errors or preview:
                 raise _Rollback()
+            report.written = True
     except _Rollback:
         pass
     return report
@@ -413,7 +448,7 @@ def keep_words(text: str) -> str:
 
 
 def export_answers(db: Store, survey_id: str | None = None, *,
-                   redact: Callable[[str], str]) -> Iterator[list[str]]:
+                   redact: Callable[[str], str], answer_ids: list[int] | None = None) -> Iterator[list[str]]:
     """Rows for a CSV export. Participants appear as their pseudonym (`Store.pseudonym`: the same in every
     export, never an address). Every column that carries what people wrote, or was read from it (`value`: the
     words of a text answer; `text`: the message as sent), goes through `redact` here and nowhere else, so no
@@ -421,7 +456,8 @@ def export_answers(db: Store, survey_id: str | None = None, *,
     (`analysis.redact` does), and an export must say whether it masks; `keep_words` keeps the words.
     `sentiment` is the machine's label; `sentiment_by_person` a staff correction, if any. The words of an answer
     that raised a safeguarding flag are never exported, masked or not: its `value` is empty and its `text` reads
-    "[withheld: safeguarding flag #N]" (the person handling the flag reads it with `chorus flags show N`)."""
+    "[withheld: safeguarding flag #N]" (the person handling the flag reads it with `chorus flags show N`).
+    `answer_ids`: exactly these answers (a console filter's rows), in id order, read in chunks."""
     q = (
         select(m.Answer, m.Organisation.code, m.SurveyVersion.number)
         .outerjoin(m.Organisation, m.Organisation.id == m.Answer.organisation_id)
@@ -436,7 +472,12 @@ def export_answers(db: Store, survey_id: str | None = None, *,
                                 .where(m.AnswerLabel.id.in_(m.latest_answer_labels()))).all())
         flagged = dict(s.execute(select(m.Flag.answer_id, m.Flag.id).where(m.Flag.answer_id.is_not(None))).all())
         yield list(EXPORT_COLUMNS)
-        for answer, org_code, number in s.execute(q):
+        if answer_ids is None:
+            rows = s.execute(q)
+        else:
+            ids = sorted(set(answer_ids))
+            rows = (r for i in range(0, len(ids), 500) for r in s.execute(q.where(m.Answer.id.in_(ids[i:i + 500]))))
+        for answer, org_code, number in rows:
             value = redact(answer.value_text) if answer.value_text is not None else (
                 "" if answer.value_num is None else f"{answer.value_num:g}")
             yield [str(answer.id), answer.answered_at.isoformat(), org_code or "", answer.survey_id or "",

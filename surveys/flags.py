@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from surveys import models as m
 from surveys.channels import CONTACT_CHANNELS
 from surveys.engine import OutgoingMessage
 from surveys.outgoing import outbound_row
+from surveys.scope import Forbidden, Scope
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -178,12 +179,166 @@ def close_flag(db: Store, flag_id: int, by: str, note: str, now: datetime, not_a
         s.execute(update(m.Flag).where(m.Flag.id == flag_id, m.Flag.status == "open")
                   .values(status="closed", closed_at=now, closed_by=by, note=note,
                           outcome="not_a_concern" if not_a_concern else "concern"))
+        s.add(m.FlagEvent(flag_id=flag_id, kind="closed", by=by, note=note, at=now))
     return show_flag(db, flag_id)
 
 
 def _view(f: m.Flag, org_name: str | None, text: str | None) -> FlagView:
     return FlagView(f.id, f.status, org_name, f.survey_id, list(f.categories or ()), list(f.rules or ()),
                     f.created_at, f.closed_at, f.closed_by, f.note, f.answer_id, text, f.layer, f.score, f.outcome)
+
+
+# ---- the console's flag operations, scoped by who is asking ---------------------------------------------------
+@dataclass(frozen=True)
+class FlagQueueFilter:
+    status: str = "open"              # open | closed | all
+    org: str | None = None            # join code
+    assignee: str | None = None       # only flags assigned to this person ("" : not assigned)
+
+
+@dataclass(frozen=True)
+class FlagQueueItem:
+    """A flag in the queue: no words of the answer and nothing that identifies the person."""
+    flag: FlagView
+    organisation_id: int | None
+    assignee: str | None
+    notes: int
+
+
+@dataclass(frozen=True)
+class FlagEventView:
+    kind: str                         # assigned | note | closed
+    by: str
+    assignee: str | None
+    note: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonReach:
+    """The way to reach the person who wrote a flagged answer, for the person handling the flag."""
+    pseudonym: str
+    channel: str
+    address: str | None               # None: erased, or dropped when they declined consent
+    language: str
+    opted_out: bool
+    unreachable: bool
+
+
+@dataclass(frozen=True)
+class FlagDetail:
+    flag: FlagView                    # with answer_text: the answer's words
+    organisation_id: int | None
+    assignee: str | None
+    history: list[FlagEventView]      # oldest first
+    reach: PersonReach | None         # None when erased or the scope may not see contact details
+
+
+def _flag_scope(scope: Scope) -> None:
+    scope.require(scope.sees_flags, "see safeguarding flags")
+
+
+def _covered_flag(s, scope: Scope, flag_id: int) -> m.Flag:
+    _flag_scope(scope)
+    flag = s.get(m.Flag, flag_id)
+    if flag is None:
+        raise FlagError(f"no flag {flag_id}")
+    if not scope.covers(flag.organisation_id):
+        raise Forbidden(f"flag {flag_id} is not of one of your organisations")
+    return flag
+
+
+def _assignees(conn, flag_ids) -> dict[int, str | None]:
+    FE = m.FlagEvent.__table__
+    latest = select(func.max(FE.c.id)).where(FE.c.kind == "assigned", FE.c.flag_id.in_(flag_ids)).group_by(FE.c.flag_id)
+    return dict(conn.execute(select(FE.c.flag_id, FE.c.assignee).where(FE.c.id.in_(latest))).all())
+
+
+def flag_queue(db: Store, scope: Scope, f: FlagQueueFilter = FlagQueueFilter()) -> list[FlagQueueItem]:
+    """The flags a scope handles, oldest open first: a safeguarding lead's assigned organisations, staff's own,
+    every flag for admin; governance may not (it sees the count in the digest and dashboard only)."""
+    _flag_scope(scope)
+    if f.status not in ("open", "closed", "all"):
+        raise FlagError(f"status {f.status!r}: open, closed or all")
+    q = (select(m.Flag, m.Organisation.name).outerjoin(m.Organisation, m.Organisation.id == m.Flag.organisation_id)
+         .order_by(m.Flag.created_at, m.Flag.id))
+    if f.status != "all":
+        q = q.where(m.Flag.status == f.status)
+    if not scope.all_organisations:
+        q = q.where(m.Flag.organisation_id.in_(sorted(scope.organisation_ids)))
+    if f.org is not None:
+        q = q.where(m.Organisation.code_key == f.org.strip().casefold())
+    FE = m.FlagEvent.__table__
+    with db.session() as s:
+        rows = s.execute(q).all()
+        ids = [flag.id for flag, _ in rows]
+        assignees = _assignees(s.connection(), ids) if ids else {}
+        notes = dict(s.execute(select(FE.c.flag_id, func.count()).where(FE.c.kind == "note", FE.c.flag_id.in_(ids))
+                               .group_by(FE.c.flag_id)).all()) if ids else {}
+        out = [FlagQueueItem(_view(flag, name, None), flag.organisation_id, assignees.get(flag.id), notes.get(flag.id, 0))
+               for flag, name in rows]
+    if f.assignee is not None:
+        want = f.assignee.strip().casefold()
+        out = [i for i in out if (i.assignee or "").casefold() == want]
+    return out
+
+
+def flag_detail(db: Store, scope: Scope, flag_id: int) -> FlagDetail:
+    """One flag for the person handling it: the answer's words, its history, who it is assigned to, and the
+    way to reach the person (when the scope may see contact details)."""
+    FE = m.FlagEvent.__table__
+    with db.session() as s:
+        flag = _covered_flag(s, scope, flag_id)
+        org_id = flag.organisation_id
+        history = [FlagEventView(e.kind, e.by, e.assignee, e.note, e.at) for e in s.execute(
+            select(FE).where(FE.c.flag_id == flag_id).order_by(FE.c.at, FE.c.id)).all()]
+        reach = None
+        if flag.answer_id is not None and scope.sees_contact_details:
+            c = s.execute(select(m.Contact).join(m.Answer, m.Answer.contact_id == m.Contact.id)
+                          .where(m.Answer.id == flag.answer_id)).scalar()
+            if c is not None:
+                reach = PersonReach(db.pseudonym(c.id), c.channel, c.address, c.language, c.opted_out_at is not None,
+                                    c.unreachable_at is not None)
+    assignee = next((e.assignee for e in reversed(history) if e.kind == "assigned"), None)
+    return FlagDetail(show_flag(db, flag_id), org_id, assignee, history, reach)
+
+
+def _text(value: str | None, what: str, limit: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise FlagError(f"say {what}")
+    if len(value) > limit:
+        raise FlagError(f"{what}: at most {limit} characters")
+    return value
+
+
+def assign_flag(db: Store, scope: Scope, flag_id: int, assignee: str, now: datetime) -> FlagDetail:
+    """Give a flag to a person (by name, as the console lists users). Kept in its history."""
+    assignee = _text(assignee, "who it is assigned to", 100)
+    with db.session() as s:
+        flag = _covered_flag(s, scope, flag_id)
+        if flag.status != "open":
+            raise FlagError(f"flag {flag_id} is closed")
+        s.add(m.FlagEvent(flag_id=flag_id, kind="assigned", by=scope.actor, assignee=assignee, at=now))
+    return flag_detail(db, scope, flag_id)
+
+
+def add_flag_note(db: Store, scope: Scope, flag_id: int, note: str, now: datetime) -> FlagDetail:
+    """Add a note to a flag's history (what was tried, who was called), open or closed."""
+    note = _text(note, "what the note is (a note must not be empty)", 5000)
+    with db.session() as s:
+        _covered_flag(s, scope, flag_id)
+        s.add(m.FlagEvent(flag_id=flag_id, kind="note", by=scope.actor, note=note, at=now))
+    return flag_detail(db, scope, flag_id)
+
+
+def close_flag_as(db: Store, scope: Scope, flag_id: int, note: str, now: datetime,
+                  not_a_concern: bool = False) -> FlagDetail:
+    """Close a flag with a note, as the scope's person (`close_flag`: the note is required, closed once)."""
+    with db.session() as s:
+        _covered_flag(s, scope, flag_id)
+    close_flag(db, flag_id, scope.actor, note, now, not_a_concern=not_a_concern)
+    return flag_detail(db, scope, flag_id)
 
 
 @dataclass(frozen=True)

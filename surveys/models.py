@@ -450,3 +450,40 @@ class DigestQuote(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     archive_id: Mapped[int] = mapped_column(ForeignKey("digest_archive.id", ondelete="CASCADE"), index=True)
     answer_id: Mapped[int | None] = mapped_column(ForeignKey("answer.id", ondelete="SET NULL"), index=True)
+
+
+# ---- The staff console: a flag's history, background exports ---------------------------------------------------
+class FlagEvent(Base):
+    """What people did with a flag, in order: assigned to someone, a note added, closed with a note. The flag
+    row keeps its current state (status, closed_by, note); these rows are the history and are never changed."""
+
+    __tablename__ = "flag_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    flag_id: Mapped[int] = mapped_column(ForeignKey("flag.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))     # assigned | note | closed
+    by: Mapped[str] = mapped_column(String(100))
+    assignee: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class ExportJob(Base):
+    """A large export written in the background: who asked (the scope it runs under, so the rows it may
+    contain are decided by the same rule as a page), the filter, and how far it has got."""
+
+    __tablename__ = "export_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    organisation_ids: Mapped[list[Any]] = mapped_column(JSON)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    filter: Mapped[dict[str, Any]]
+    format: Mapped[str] = mapped_column(String(8))          # csv | xlsx
+    keep_personal_details: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))         # queued | running | done | failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    path: Mapped[str | None] = mapped_column(String(500))
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

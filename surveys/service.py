@@ -331,6 +331,18 @@ def _forget_address_if_unconsented(conn, contact_id: int) -> None:
         conn.execute(update(C).where(C.c.id == contact_id).values(address=None))
 
 
+def erase_contact(db: Store, contact_id: int, now: datetime) -> bool:
+    """Erase a person at staff's hand (the console's erase, on the person's request): exactly what a confirmed
+    DELETE from the person does (`_erase_contact`), in one write transaction. False when there is no such
+    contact (already erased)."""
+    with db.write() as conn:
+        channel = conn.execute(select(C.c.channel).where(C.c.id == contact_id)).scalar()
+        if channel is None:
+            return False
+        _erase_contact(conn, contact_id, channel, now)
+    return True
+
+
 def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
     """DELETE, confirmed: remove the person and everything they said. Message rows keep only their
     external id and time (so a redelivery is still recognised), never the text or who sent it."""

@@ -22,6 +22,7 @@ from surveys.conversations import end_open_conversations
 from surveys.definition import Survey as SurveyDefinition
 from surveys.schedule import occurrences, quiet_until
 from surveys.schedule_rule import parse_schedule_rule
+from surveys.scope import Forbidden, Scope
 from surveys.store import Store
 
 log = logging.getLogger(__name__)
@@ -359,3 +360,94 @@ def cancel_wave(db: Store, wave_id: int, now: datetime) -> int:
 def send_now(db: Store, survey_id: str, now: datetime) -> WaveResult:
     """A wave of `survey_id` made by hand, going out now (quiet hours still apply per contact)."""
     return create_wave(db, survey_id, now, now, kind="manual")
+
+
+# ---- the console's wave operations, scoped by who is asking -------------------------------------------------
+# Admin and the staff of a wave's organisations act on it; a wave that reaches several organisations is acted
+# on only by a scope that covers all of them (cancelling it would stop another organisation's invitations).
+# Safeguarding leads and governance see no wave here (governance sees the dashboard's protected counts).
+def _wave_scope(scope: Scope) -> None:
+    scope.require(scope.sees_rows, "see or act on waves")
+
+
+def wave_organisations(db: Store, wave_ids: list[int]) -> dict[int, frozenset[int]]:
+    """Wave id -> the organisations its invitations went to (through the enrolment invited)."""
+    out: dict[int, set[int]] = {w: set() for w in wave_ids}
+    with db.read() as conn:
+        for chunk in range(0, len(wave_ids), 500):
+            for w, org in conn.execute(select(I.c.wave_id, E.c.organisation_id).distinct()
+                                       .select_from(I.join(E, E.c.id == I.c.enrolment_id))
+                                       .where(I.c.wave_id.in_(wave_ids[chunk:chunk + 500]))):
+                out[w].add(org)
+    return {w: frozenset(o) for w, o in out.items()}
+
+
+def _acts_on(scope: Scope, orgs: frozenset[int]) -> bool:
+    return scope.all_organisations or (bool(orgs) and all(scope.covers(o) for o in orgs))
+
+
+def waves_for(db: Store, scope: Scope, survey_id: str | None = None, limit: int = 20) -> list[WaveSummary]:
+    """The latest waves the scope may see (admin: all; staff: those that invited someone of theirs)."""
+    _wave_scope(scope)
+    if scope.all_organisations:
+        return list_waves(db, survey_id, limit)
+    with db.read() as conn:
+        q = (select(W.c.id).where(W.c.id.in_(select(I.c.wave_id).select_from(I.join(E, E.c.id == I.c.enrolment_id))
+                                             .where(E.c.organisation_id.in_(sorted(scope.organisation_ids)))))
+             .order_by(W.c.scheduled_for.desc()).limit(limit))
+        if survey_id:
+            q = q.where(W.c.survey_id == survey_id)
+        ids = list(conn.execute(q).scalars())
+    return list_waves_by_id(db, ids)
+
+
+def list_waves_by_id(db: Store, ids: list[int]) -> list[WaveSummary]:
+    if not ids:
+        return []
+    with db.read() as conn:
+        rows = conn.execute(select(W.c.id, W.c.survey_id, W.c.scheduled_for, W.c.kind, W.c.status)
+                            .where(W.c.id.in_(ids)).order_by(W.c.scheduled_for.desc())).all()
+    counts = waves_counts(db, [r.id for r in rows])
+    return [WaveSummary(r.id, r.survey_id, r.scheduled_for, r.kind, r.status, counts[r.id]) for r in rows]
+
+
+def _require_wave(db: Store, scope: Scope, wave_id: int, act: bool) -> None:
+    _wave_scope(scope)
+    with db.read() as conn:
+        if conn.execute(select(W.c.id).where(W.c.id == wave_id)).first() is None:
+            raise WaveError(f"no wave {wave_id}")
+    orgs = wave_organisations(db, [wave_id])[wave_id]
+    if act and not _acts_on(scope, orgs):
+        raise Forbidden(f"wave {wave_id} invited people of other organisations too: a backbone admin acts on it"
+                        if any(scope.covers(o) for o in orgs) else f"wave {wave_id} is not of your organisations")
+    if not act and not (scope.all_organisations or any(scope.covers(o) for o in orgs)):
+        raise Forbidden(f"wave {wave_id} is not of your organisations")
+
+
+def wave_detail(db: Store, scope: Scope, wave_id: int, now: datetime) -> WaveDetail:
+    """show_wave for a scope: every count, who was left out and why (`skipped`), holds and failures."""
+    _require_wave(db, scope, wave_id, act=False)
+    return show_wave(db, wave_id, now)
+
+
+def cancel_wave_as(db: Store, scope: Scope, wave_id: int, now: datetime) -> int:
+    _require_wave(db, scope, wave_id, act=True)
+    return cancel_wave(db, wave_id, now)
+
+
+def send_wave_now(db: Store, scope: Scope, survey_id: str, now: datetime) -> WaveResult:
+    """send_now for a scope: staff only for a survey whose audience is within their organisations (a survey
+    with no organisation in its audience reaches every organisation: an admin sends it)."""
+    _wave_scope(scope)
+    with db.read() as conn:
+        version_id = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).scalar()
+        if version_id is None:
+            raise WaveError(f"no survey {survey_id!r}")
+        audience = db.survey_version(conn, version_id).audience
+        q = select(O.c.id)
+        if audience and audience.organisations:
+            q = q.where(O.c.code_key.in_([o.casefold() for o in audience.organisations]))
+        orgs = frozenset(conn.execute(q).scalars())
+    if not _acts_on(scope, orgs):
+        raise Forbidden(f"survey {survey_id!r} reaches other organisations too: a backbone admin sends it")
+    return send_now(db, survey_id, now)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from analysis.digest.archive import Archived, archive_root, build_and_archive, share_token
+from analysis.digest.archive import ArchiveStatus, Archived, archive_root, build_and_archive, list_archives, scope_of, share_token
 from analysis.digest.deliver import options, queue_digest
+from analysis.digest.model import Digest
 from analysis.weeks import WeekError, parse_week, week_label
+from surveys.scope import Forbidden, Scope
 from surveys.store import Store
 
 NOBODY = "nobody to send it to: set DIGEST_RECIPIENTS (and/or DIGEST_TELEGRAM_CHAT)"
@@ -70,4 +72,83 @@ def printable_digest(db: Store, week: str, scope: str, token: str) -> bytes | No
     if not hmac.compare_digest(token, share_token(db.settings.secret_key, week, scope)):
         return None
     path = Path(archive_root(db)) / week / scope / "print.html"
+    return path.read_bytes() if path.is_file() else None
+
+
+# ---- the console's digest operations, scoped by who is asking ------------------------------------------------
+# Every role reads digests (they hold only protected figures and redacted quotes from groups of 5 or more): the
+# partnership's always, an organisation's when the scope covers it (admin and governance: every one). Only a
+# backbone admin sends one.
+@dataclass(frozen=True)
+class DigestPreview:
+    """This week's digest, built without archiving or sending: the value and its printable page."""
+    digest: Digest
+    printable_html: str
+
+
+@dataclass(frozen=True)
+class DigestSendResult:
+    week: str
+    scope: str                        # 'partnership' or an organisation code
+    queued: int                       # messages queued (0: queued before and `again` not given)
+    recipients: list[str]             # who it goes to: email addresses, "telegram chat N"
+    warning: str | None
+
+
+def _reads(scope: Scope, db: Store, archive_scope: str) -> bool:
+    if archive_scope == "partnership" or scope.role in ("admin", "governance"):
+        return True
+    from surveys.admin import AdminError, find_organisation
+
+    try:
+        return scope.covers(find_organisation(db, archive_scope).id)
+    except AdminError:
+        return False
+
+
+def digest_archive(db: Store, scope: Scope) -> list[ArchiveStatus]:
+    """The archived digests the scope may read, newest week first, with what became of each sending."""
+    return [a for a in list_archives(db) if _reads(scope, db, a.scope)]
+
+
+def preview_digest(db: Store, scope: Scope, year: int, week: int, org_code: str | None, now: datetime) -> DigestPreview:
+    """Build the week's digest as it stands at `now` (nothing archived, nothing sent)."""
+    from analysis.digest import render
+    from analysis.digest.build import build
+
+    if not _reads(scope, db, scope_of(org_code)):
+        raise Forbidden("this organisation's digest is not yours to read")
+    try:
+        digest = build(db, options(db, year, week, org_code, now), now)
+    except ValueError as exc:
+        raise DigestError(str(exc)) from None
+    d = digest.to_dict()
+    return DigestPreview(digest, render.render_print_html(d, pngs=render.charts(d)))
+
+
+def recipients(db: Store) -> list[str]:
+    s = db.settings
+    return list(s.digest_recipients) + ([f"telegram chat {s.digest_telegram_chat}"] if s.digest_telegram_chat else [])
+
+
+def send_digest_now(db: Store, scope: Scope, year: int, week: int, org_code: str | None, now: datetime, *,
+                    again: bool = False) -> DigestSendResult:
+    """Build, archive and queue the week's digest to its recipients (backbone admin only)."""
+    scope.require(scope.role == "admin", "send a digest")
+    sent = send_digest(db, year, week, org_code, now, again=again)
+    return DigestSendResult(sent.archived.digest.week, scope_of(org_code), sent.queued, recipients(db), sent.warning)
+
+
+def printable_page(db: Store, scope: Scope, week: str, archive_scope: str) -> bytes | None:
+    """The archived printable page of a digest the scope may read (None when not archived)."""
+    try:
+        week = week_label(*parse_week(week))
+    except WeekError:
+        return None
+    archive_scope = (archive_scope or "").strip().lower()
+    if not archive_scope.replace("-", "").replace("_", "").isalnum() or len(archive_scope) > 64:
+        return None
+    if not _reads(scope, db, archive_scope):
+        raise Forbidden("this organisation's digest is not yours to read")
+    path = Path(archive_root(db)) / week / archive_scope / "print.html"
     return path.read_bytes() if path.is_file() else None
