@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
-from console.forms import ActionForm, AddUserForm, RoleForm, SettingsForm, show_error
+from console.forms import ActionForm, AddUserForm, RoleForm, SelectChoice, SettingsForm, show_error
 from surveys import accounts, audit, twofactor
 from surveys.accounts import AccountError
 from surveys.admin import list_organisations
@@ -15,7 +15,7 @@ from surveys.admin import list_organisations
 
 def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     def org_choices(form: RoleForm) -> None:
-        form.organisations.choices = [(o.code, f"{o.name} ({o.code})") for o in list_organisations(ctx.store)]
+        form.organisations.choices = [SelectChoice(o.code, f"{o.name} ({o.code})") for o in list_organisations(ctx.store)]
 
     def account(user_id: int):
         try:

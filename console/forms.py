@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -48,7 +49,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-ROLE_CHOICES = [(r, ROLE_LABELS[r]) for r in ROLES]
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
 
 
 class RoleForm(FlaskForm):

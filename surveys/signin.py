@@ -188,18 +188,20 @@ def load_session(db: Store, token: str | None, now: datetime) -> SessionCheck:
         return SessionCheck(None)
     with db.session() as s:
         row = s.scalar(select(m.ConsoleSession).where(m.ConsoleSession.token_hash == _token_hash(token)))
-        if row is None or row.revoked_at is not None:
-            return SessionCheck(None, "You were signed out." if row is not None else None)
+        if row is None:
+            return SessionCheck(None)
         user = s.get(m.StaffUser, row.user_id)
         ended = None
         if user is None or user.disabled_at is not None:
             ended = "This account is disabled."
+        elif row.revoked_at is not None:
+            return SessionCheck(None, "You were signed out.")
         elif now - row.last_seen_at > IDLE_TIMEOUT:
             ended = "You were signed out after 30 minutes without activity. Sign in again."
         elif now - row.created_at > ABSOLUTE_TIMEOUT:
             ended = "You were signed out after 8 hours. Sign in again."
         if ended:
-            row.revoked_at = now
+            row.revoked_at = row.revoked_at or now
             return SessionCheck(None, ended)
         if now - row.last_seen_at >= TOUCH_EVERY:
             row.last_seen_at = now
