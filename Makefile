@@ -29,6 +29,7 @@ run: $(STAMP)
 	$(BIN)/chorus run --org demo --survey weekly-checkin
 
 test: $(STAMP)
+	@bash .ci/ensure-chromium
 	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest
 
