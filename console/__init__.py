@@ -13,8 +13,7 @@ from typing import Callable
 
 from flask import Blueprint
 
-from config.settings import Settings
-from console.context import ConsoleContext
+from console.context import ConsoleContext, Settings  # (the package itself imports config only through context)
 from surveys.store import Store
 
 
