@@ -17,16 +17,19 @@ install: $(STAMP)
 
 # Migrate the SQLite database, load the example surveys and a demo organisation, load eight weeks of demo
 # data on first start (`chorus demo --if-empty`: once, and never into a database that has real people or
-# organisations), then run the whole service in one process (web, clock, worker; the bot when configured)
+# organisations), print a one-time console login for the demo admin (when there is no admin yet),
+# then run the whole service in one process (web, clock, worker; the bot when configured)
 # and chat in the terminal.
 run: $(STAMP)
 	$(BIN)/chorus db upgrade
 	$(BIN)/chorus surveys load surveys/examples/*.yaml
 	$(BIN)/chorus orgs add "Demo Partnership" --code demo --exist-ok
 	$(BIN)/chorus demo --if-empty
+	$(BIN)/chorus users demo-admin
 	$(BIN)/chorus run --org demo --survey weekly-checkin
 
 test: $(STAMP)
+	@bash .ci/ensure-chromium
 	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest
 

@@ -45,6 +45,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     from config.digest_web import make_blueprint as digest_blueprint
 
     app.register_blueprint(digest_blueprint(store))
+    from console import make_blueprint as console_blueprint
+
+    # The staff console: / and /console/... (CSRF and its security headers apply to its routes only).
+    app.register_blueprint(console_blueprint(store, settings, clock))
     if settings.sms_enabled:
         from sms.inbound import make_blueprint
 

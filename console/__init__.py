@@ -1,3 +1,31 @@
-"""The staff console (a Flask web UI over the staff operations) arrives in issue 14. The package exists now
-so that its import contract in pyproject.toml (surveys, analysis and config.settings only) is real and
-tested before the first page is written."""
+"""The staff console: a Flask blueprint over the staff operations in `surveys/` and `analysis/`.
+
+`make_blueprint(store, settings, clock)` builds it; config/app.py registers it on the same app as the
+webhooks. Each area is a module with `register(bp, ctx)` listed in AREAS: a view checks who is asking
+(`@signed_in`, `@requires(...)` from console.auth, which put the signed-in person's Scope in `g.scope`),
+calls one staff operation with that scope, and renders a template that extends console/base.html.
+Imports: surveys, analysis and config.settings only (the contract in pyproject.toml).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from flask import Blueprint
+
+from console.context import ConsoleContext, Settings  # (the package itself imports config only through context)
+from surveys.store import Store
+
+
+def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime]) -> Blueprint:
+    from console import admin, auth, home, security, signin_views
+
+    ctx = ConsoleContext(store, settings, clock)
+    bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/console/static")
+    security.install(bp, ctx)
+    auth.install(bp, ctx)
+    # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
+    for area in (home, signin_views, admin):
+        area.register(bp, ctx)
+    return bp

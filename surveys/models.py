@@ -487,3 +487,99 @@ class ExportJob(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+# ---- The staff console: accounts, sessions, sign-in throttling, two-factor, audit, settings ----------------
+class StaffUser(Base):
+    """A person who signs in to the console. `username` is stored casefolded (matched case-insensitively).
+    The password is an Argon2id hash; the TOTP secret is set once enrolment is confirmed, and
+    `totp_last_step` (the 30-second step of the last code accepted) refuses a code used twice."""
+
+    __tablename__ = "staff_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))  # surveys.scope.ROLES
+    disabled_at: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class StaffUserOrganisation(Base):
+    """Which organisations a staff member covers (staff and safeguarding leads; admins cover all)."""
+
+    __tablename__ = "staff_user_organisation"
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True,
+                                                 index=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is stored, so a copy of the
+    database cannot be used to sign in. Revoking the row ends the session at once, in every worker.
+    stage: 'two_factor' after the password, until the second factor is given; then 'full'."""
+
+    __tablename__ = "console_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(16), default="full")
+    # A TOTP secret being enrolled from this session (shown as a QR code), until a code confirms it.
+    totp_enrol_secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account and per address, and until when each is locked (the back-off). Keyed by a
+    hash of 'account:<name>' or 'address:<ip>', so a password typed into the username field is not kept."""
+
+    __tablename__ = "sign_in_throttle"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # account | address
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class StaffRecoveryCode(Base):
+    """A single-use two-factor recovery code, stored as its SHA-256 (the codes are random, 60 bits each)."""
+
+    __tablename__ = "staff_recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what to which object, when and from where. Never answer text, a password or a code: `detail`
+    holds short facts such as 'role staff -> admin'."""
+
+    __tablename__ = "audit_entry"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))  # the request's address, or "command line"
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConsoleSetting(Base):
+    """A console-wide setting an admin changes in the console (e.g. require_two_factor = 'true')."""
+
+    __tablename__ = "console_setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(100))

@@ -1,6 +1,6 @@
 """console operations: a flag's history (assign, note, close) and background export jobs
 
-Named 0009 on purpose: another branch adds 0008; the integrator sets down_revision to it when merging.
+After 0008 (staff accounts).
 
 Revision ID: 0009
 Revises: 0007
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

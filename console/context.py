@@ -1,0 +1,21 @@
+"""What every console view is given: the store, the settings and the clock (tests pass a clock they move)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from config.settings import Settings
+from surveys.store import Store
+
+
+@dataclass(frozen=True)
+class ConsoleContext:
+    store: Store
+    settings: Settings
+    clock: Callable[[], datetime]
+
+    @property
+    def https(self) -> bool:
+        """Served over https (by PUBLIC_BASE_URL): cookies get Secure and responses HSTS."""
+        return (self.settings.public_base_url or "").startswith("https://")

@@ -1,0 +1,81 @@
+"""Console forms (Flask-WTF: each carries its CSRF token). Errors from a staff operation land next to the
+field they are about (`show_error`), in the same words the command line prints."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import EqualTo, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from surveys.scope import ROLE_LABELS, ROLES
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (sign out, disable, ...): only the CSRF token."""
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Type your username.")],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"})
+    password = PasswordField("Password", validators=[InputRequired("Type your password.")],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[InputRequired("Type the code.")],
+                       render_kw={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"})
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[InputRequired("Type your current password.")],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField("New password", validators=[InputRequired("Type a new password.")],
+                                 description="At least 12 characters; a few words you will remember work well.",
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again",
+                            validators=[InputRequired("Type the new password again."),
+                                        EqualTo("new_password", "The two new passwords differ.")],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("Your password", validators=[InputRequired("Type your password.")],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+ROLE_CHOICES = [SelectChoice(r, ROLE_LABELS[r]) for r in ROLES]
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[InputRequired()])
+    organisations = CheckboxesField("Organisations", choices=[], validate_choice=True,
+                                    description="Staff and safeguarding leads cover at least one; admins cover all; "
+                                                "governance viewers see the partnership's aggregates only.")
+
+
+class AddUserForm(RoleForm):
+    username = StringField("Username", validators=[InputRequired("Type a username."), Length(max=64)],
+                           description="1-64 of a-z 0-9 . _ @ -", render_kw={"autocapitalize": "none", "spellcheck": "false"})
+    display_name = StringField("Name", validators=[Optional(), Length(max=200)])
+    email = StringField("Email (optional)", validators=[Optional(), Length(max=254)], render_kw={"type": "email"})
+
+
+class SettingsForm(FlaskForm):
+    require_two_factor = BooleanField("Require two-factor sign-in for everyone",
+                                      description="Everyone without an app set up is asked to set one up at their "
+                                                  "next sign-in.")
+
+
+def show_error(form: FlaskForm, exc: Exception) -> None:
+    """Put an operation's error next to its field (AccountError.field), or above the form."""
+    field = getattr(exc, "field", None)
+    if field and field in form._fields:
+        form[field].errors = [*form[field].errors, str(exc)]
+    else:
+        form.form_errors.append(str(exc))

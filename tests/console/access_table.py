@@ -1,0 +1,73 @@
+"""The console's access matrix: for every route, what each persona gets.
+
+Personas: admin, staff (of the organisation `river` the objects belong to), safeguarding (river),
+governance, other_org_staff (staff of `youth`), signed_out.
+
+Expected values:
+  OK         200
+  FORBIDDEN  403
+  NOT_FOUND  404 (an object of another organisation may be hidden this way)
+  SIGN_IN    a redirect to /console/sign-in
+  HOME       a redirect to /console/
+  ALLOWED    anything but 403, a redirect to sign-in or a server error (POSTs: the action may succeed,
+             redirect or refuse the form; what matters here is that the role got through)
+
+To add a route: add one row to ACCESS keyed by (method, rule as in app.url_map), e.g.
+    ("GET", "/console/flags/<int:flag_id>"): per(admin=OK, staff=OK, safeguarding=OK, governance=FORBIDDEN,
+                                                  other_org_staff=NOT_FOUND),
+and, when the rule has a parameter, say in URL_VALUES which object it names (ids made by the `people`
+fixture in conftest.py; extend it for new objects). tests/console/test_access_matrix.py fails for any route
+without a row, and for a row whose route no longer exists.
+"""
+from __future__ import annotations
+
+OK, FORBIDDEN, NOT_FOUND, SIGN_IN, HOME, ALLOWED = 200, 403, 404, "sign-in", "home", "allowed"
+PERSONAS = ("admin", "staff", "safeguarding", "governance", "other_org_staff", "signed_out")
+
+
+def per(signed_out=SIGN_IN, **roles) -> dict:
+    missing = set(PERSONAS) - {"signed_out"} - set(roles)
+    assert not missing, f"say what {sorted(missing)} get"
+    return {**roles, "signed_out": signed_out}
+
+
+def everyone(value, signed_out=SIGN_IN) -> dict:
+    return per(signed_out, **{p: value for p in PERSONAS if p != "signed_out"})
+
+
+def admin_only(value=OK) -> dict:
+    return per(admin=value, staff=FORBIDDEN, safeguarding=FORBIDDEN, governance=FORBIDDEN, other_org_staff=FORBIDDEN)
+
+
+ACCESS: dict[tuple[str, str], dict] = {
+    ("GET", "/"): everyone(HOME, signed_out=SIGN_IN),
+    ("GET", "/console/"): everyone(OK),
+    ("GET", "/console/sign-in"): everyone(HOME, signed_out=OK),
+    ("POST", "/console/sign-in"): everyone(ALLOWED, signed_out=ALLOWED),
+    ("GET", "/console/sign-in/two-factor"): everyone(HOME, signed_out=SIGN_IN),
+    ("POST", "/console/sign-in/two-factor"): everyone(HOME, signed_out=SIGN_IN),
+    ("POST", "/console/sign-out"): everyone(SIGN_IN, signed_out=SIGN_IN),
+    ("GET", "/console/account/password"): everyone(OK),
+    ("POST", "/console/account/password"): everyone(ALLOWED),
+    ("GET", "/console/account/two-factor"): everyone(OK),
+    ("POST", "/console/account/two-factor"): everyone(ALLOWED),
+    ("POST", "/console/account/two-factor/recovery-codes"): everyone(ALLOWED),
+    ("POST", "/console/account/two-factor/remove"): everyone(ALLOWED),
+    ("GET", "/console/users"): admin_only(),
+    ("GET", "/console/users/new"): admin_only(),
+    ("POST", "/console/users/new"): admin_only(ALLOWED),
+    ("GET", "/console/users/<int:user_id>"): admin_only(),
+    ("POST", "/console/users/<int:user_id>"): admin_only(ALLOWED),
+    ("POST", "/console/users/<int:user_id>/disable"): admin_only(ALLOWED),
+    ("POST", "/console/users/<int:user_id>/enable"): admin_only(ALLOWED),
+    ("POST", "/console/users/<int:user_id>/reset-password"): admin_only(ALLOWED),
+    ("POST", "/console/users/<int:user_id>/reset-two-factor"): admin_only(ALLOWED),
+    ("GET", "/console/audit"): admin_only(),
+    ("GET", "/console/settings"): admin_only(),
+    ("POST", "/console/settings"): admin_only(ALLOWED),
+}
+
+# Which object a URL parameter names, from the `people` fixture's ids.
+URL_VALUES = {
+    "user_id": "user_id",
+}
