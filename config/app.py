@@ -33,6 +33,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     settings = settings or load_settings()
     store = store or make_store(settings)
     app = Flask("chorus")
+    if settings.trusted_proxies:
+        # Behind a proxy every request comes from the proxy: read the client's address (sign-in throttling per
+        # address, the audit log) and scheme from the headers the trusted proxies add, and from no one else.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.extensions["chorus"] = {"settings": settings, "store": store}
 
     @app.get("/healthz")

@@ -70,6 +70,9 @@ class Settings:
     twilio_from_number: str | None = None
     twilio_api_base_url: str | None = None  # tests and fakes only: where the REST client sends requests
     public_base_url: str | None = None
+    # How many reverse proxies in front of the web app add X-Forwarded-For/-Proto (0: none, the default).
+    # Sign-in throttling per address and the audit log's "from where" read the client's address through them.
+    trusted_proxies: int = 0
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
     sentiment_analyzer: str = "feedback"  # feedback | textblob | vader | combined
@@ -298,6 +301,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         twilio_from_number=sender,
         twilio_api_base_url=env.get("TWILIO_API_BASE_URL") or None,
         public_base_url=public,
+        trusted_proxies=_int(env, "CHORUS_TRUSTED_PROXIES", 0, minimum=0),
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
         sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("feedback", "textblob", "vader", "combined"), "feedback"),

@@ -260,3 +260,21 @@ def test_htmx_is_the_pinned_file():
     assert hashlib.sha256(data).hexdigest() == "e209dda5c8235479f3166defc7750e1dbcd5a5c1808b7792fc2e6733768fb447"
     assert "e209dda5c8235479f3166defc7750e1dbcd5a5c1808b7792fc2e6733768fb447" in \
         (ROOT / "console" / "static" / "README.md").read_text()
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_read_from_its_headers(sqlite_db, people, clock):
+    """CHORUS_TRUSTED_PROXIES: behind one proxy the audit log (and throttling per address) sees the client,
+    not the proxy; without it, a forwarded header anyone can send is ignored."""
+    import dataclasses
+
+
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    for proxies, expected in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        settings = dataclasses.replace(sqlite_db.settings, trusted_proxies=proxies)
+        client = create_app(settings, sqlite_db, clock=clock).test_client()
+        token = csrf_token(client)
+        response = client.post("/console/sign-in", headers=forwarded,
+                               data={"csrf_token": token, "username": "staff", "password": PASSWORD})
+        assert response.status_code == 302
+        newest = audit.list_entries(sqlite_db, OP, limit=1)[0]
+        assert newest.source == expected, (proxies, newest)
