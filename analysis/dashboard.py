@@ -28,7 +28,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from analysis.digest.build import build
+from analysis.digest.build import ThemeCache, build
 from analysis.digest.deliver import options
 from analysis.digest.model import Figure, Row
 from analysis.digest.suppress import primary
@@ -39,6 +39,9 @@ from surveys.store import Store
 from surveys.waves import list_waves_by_id, wave_organisations
 
 WAVES_SHOWN = 10
+# Theme counts of the weeks already read, per process: a week's answers are still read at every call, and the
+# counts reused only when those answers are exactly the ones counted (see ThemeCache).
+_THEMES = ThemeCache()
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     """The week (default: the current one, in the partnership's timezone) as it stands at `now`."""
     tz = db.settings.default_timezone
     year, number = week or week_of(now, tz)
-    digest = build(db, options(db, year, number, None, now), now)
+    digest = build(db, options(db, year, number, None, now), now, light=True, theme_cache=_THEMES)
     with db.read() as conn:
         org_ids = dict(conn.execute(select(m.Organisation.code, m.Organisation.id)).all())
     everyone = scope.role in ("admin", "governance")
