@@ -23,6 +23,7 @@ cache keyed by what changed (latest answer, label, flag and invitation ids).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +43,7 @@ WAVES_SHOWN = 10
 # Theme counts of the weeks already read, per process: a week's answers are still read at every call, and the
 # counts reused only when those answers are exactly the ones counted (see ThemeCache).
 _THEMES = ThemeCache()
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     """The week (default: the current one, in the partnership's timezone) as it stands at `now`."""
     tz = db.settings.default_timezone
     year, number = week or week_of(now, tz)
+    # The waves in progress do not depend on the digest: counted meanwhile, on a connection of their own.
+    waves = _POOL.submit(_waves, db, scope, week_bounds(year, number, tz)[0])
     digest = build(db, options(db, year, number, None, now), now, light=True, theme_cache=_THEMES)
     with db.read() as conn:
         org_ids = dict(conn.execute(select(m.Organisation.code, m.Organisation.id)).all())
@@ -94,7 +98,7 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     rising = list(dict.fromkeys(t for p in digest.surveys for t in p.rising))
     surveys = [SurveyGlance(p.survey_id, p.title, p.responses, list(p.rising)) for p in digest.surveys]
     return Dashboard(week_label(year, number), now, digest.total, rows, surveys, rising, digest.open_flags, by_org,
-                     _waves(db, scope, week_bounds(year, number, tz)[0]), list(digest.summary))
+                     waves.result(), list(digest.summary))
 
 
 def _waves(db: Store, scope: Scope, since: datetime) -> list[WaveProgress]:
