@@ -16,10 +16,13 @@ Waves in progress (open waves scheduled from the week's start on): admin and gov
 and leads those that reached their people; governance's wave counts are protected like the digest's (1 to 4
 withheld), the others see them as `chorus waves` does.
 
-Speed (benchmarks/dashboard.py, 2 cores): about 0.1-0.3 s on 50,000 answers, but p50 about 1.9 s (SQLite) and
-2.1-2.7 s (PostgreSQL) on the million-answer data set, far over the 300 ms target: each call builds the whole
-digest (8 weeks of trend, 5 weeks of themes, quotes). Not yet done: a lighter build for the dashboard or a
-cache keyed by what changed (latest answer, label, flag and invitation ids).
+Speed: the digest is built in its light mode (`build(..., light=True)`): the same functions and protection for
+this week and the week before (all the tables, the open flags and the summary use), no quotes and no older
+trend weeks; theme counts of a survey's weeks are kept in `_THEMES` and reused only when the week's answers,
+read again at every call, are exactly those counted (new answers are counted onto a copy). No figure is cached:
+every call reads the database, so the page follows answers, labels, flags and messages as they arrive. The
+waves in progress are counted on a second connection meanwhile. Measured by benchmarks/dashboard.py on the
+million-answer data set: see the README (Benchmarks).
 """
 from __future__ import annotations
 
