@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sentiment.py
 	$(BIN)/python benchmarks/safeguarding.py
 	$(BIN)/python benchmarks/digest.py
+	$(BIN)/python benchmarks/dashboard.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -16,19 +16,23 @@ Waves in progress (open waves scheduled from the week's start on): admin and gov
 and leads those that reached their people; governance's wave counts are protected like the digest's (1 to 4
 withheld), the others see them as `chorus waves` does.
 
-Speed (benchmarks/dashboard.py, 2 cores): about 0.1-0.3 s on 50,000 answers, but p50 about 1.9 s (SQLite) and
-2.1-2.7 s (PostgreSQL) on the million-answer data set, far over the 300 ms target: each call builds the whole
-digest (8 weeks of trend, 5 weeks of themes, quotes). Not yet done: a lighter build for the dashboard or a
-cache keyed by what changed (latest answer, label, flag and invitation ids).
+Speed: the digest is built in its light mode (`build(..., light=True)`): the same functions and protection for
+this week and the week before (all the tables, the open flags and the summary use), no quotes and no older
+trend weeks; theme counts of a survey's weeks are kept in `_THEMES` and reused only when the week's answers,
+read again at every call, are exactly those counted (new answers are counted onto a copy). No figure is cached:
+every call reads the database, so the page follows answers, labels, flags and messages as they arrive. The
+waves in progress are counted on a second connection meanwhile. Measured by benchmarks/dashboard.py on the
+million-answer data set: see the README (Benchmarks).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
-from analysis.digest.build import build
+from analysis.digest.build import ThemeCache, build
 from analysis.digest.deliver import options
 from analysis.digest.model import Figure, Row
 from analysis.digest.suppress import primary
@@ -39,6 +43,10 @@ from surveys.store import Store
 from surveys.waves import list_waves_by_id, wave_organisations
 
 WAVES_SHOWN = 10
+# Theme counts of the weeks already read, per process: a week's answers are still read at every call, and the
+# counts reused only when those answers are exactly the ones counted (see ThemeCache).
+_THEMES = ThemeCache()
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,9 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     """The week (default: the current one, in the partnership's timezone) as it stands at `now`."""
     tz = db.settings.default_timezone
     year, number = week or week_of(now, tz)
-    digest = build(db, options(db, year, number, None, now), now)
+    # The waves in progress do not depend on the digest: counted meanwhile, on a connection of their own.
+    waves = _POOL.submit(_waves, db, scope, week_bounds(year, number, tz)[0])
+    digest = build(db, options(db, year, number, None, now), now, light=True, theme_cache=_THEMES)
     with db.read() as conn:
         org_ids = dict(conn.execute(select(m.Organisation.code, m.Organisation.id)).all())
     everyone = scope.role in ("admin", "governance")
@@ -91,7 +101,7 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     rising = list(dict.fromkeys(t for p in digest.surveys for t in p.rising))
     surveys = [SurveyGlance(p.survey_id, p.title, p.responses, list(p.rising)) for p in digest.surveys]
     return Dashboard(week_label(year, number), now, digest.total, rows, surveys, rising, digest.open_flags, by_org,
-                     _waves(db, scope, week_bounds(year, number, tz)[0]), list(digest.summary))
+                     waves.result(), list(digest.summary))
 
 
 def _waves(db: Store, scope: Scope, since: datetime) -> list[WaveProgress]:

@@ -261,6 +261,15 @@ class ThemeCounter:
         else:
             self._counts.update(seen.keys())
 
+    def copy(self) -> ThemeCounter:
+        """An independent counter that has counted the same answers (adding to it leaves this one as it is)."""
+        other = ThemeCounter.__new__(ThemeCounter)
+        other.language, other.aliases, other.answers = self.language, dict(self.aliases), self.answers
+        other._counts, other._sets = Counter(self._counts), Counter(self._sets)
+        other._surfaces = {k: Counter(v) for k, v in self._surfaces.items()}
+        other._supported = self._supported
+        return other
+
     def counts(self) -> dict[str, int]:
         """Key (after the counter's aliases) -> number of answers containing it."""
         return dict(self._counts)

@@ -45,3 +45,18 @@ def postgres_schema(base_url: str = PG_URL) -> Iterator[str]:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         finally:
             admin.dispose()
+
+
+@contextmanager
+def kept_postgres_schema(base_url: str, schema: str) -> Iterator[str]:
+    """Like `postgres_schema`, but the schema is named, made only when missing and kept afterwards (a data
+    set to reuse)."""
+    if not schema.replace("_", "").isalnum():
+        raise ValueError(f"schema name {schema!r}: letters, digits and _ only")
+    admin = make_sql_engine(base_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    finally:
+        admin.dispose()
+    yield f"{base_url}?options=-csearch_path%3D{schema}"

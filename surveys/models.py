@@ -229,6 +229,8 @@ class Message(Base):
 
 class Answer(Base):
     __tablename__ = "answer"
+    # A week's answers of one organisation (or of none): the digest's and the dashboard's figures.
+    __table_args__ = (Index("ix_answer_organisation_answered", "organisation_id", "answered_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
@@ -305,7 +307,8 @@ class Invitation(Base):
     not_before: Mapped[datetime]
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(index=True)
-    started_at: Mapped[datetime | None]
+    # Indexed: the digest and the dashboard count the people invited in a week by when invitations started.
+    started_at: Mapped[datetime | None] = mapped_column(index=True)
     reminded_unstarted_at: Mapped[datetime | None]
     reminded_unfinished_at: Mapped[datetime | None]
 

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from surveys import models as m
@@ -196,10 +196,8 @@ def waves_counts(db: Store, wave_ids: list[int]) -> dict[int, dict[str, int]]:
                     select(I.c.wave_id, CV.c.status, func.count()).join(I, I.c.conversation_id == CV.c.id)
                     .where(mine).group_by(I.c.wave_id, CV.c.status)):
                 per[w]["conv"][st] = n
-            for w, n in conn.execute(
-                    select(I.c.wave_id, func.count(func.distinct(I.c.id))).select_from(I)
-                    .join(m.Answer.__table__, m.Answer.__table__.c.conversation_id == I.c.conversation_id)
-                    .where(mine).group_by(I.c.wave_id)):
+            answered = select(literal(1)).where(m.Answer.__table__.c.conversation_id == I.c.conversation_id).exists()
+            for w, n in conn.execute(select(I.c.wave_id, func.count()).where(mine, answered).group_by(I.c.wave_id)):
                 per[w]["answered"] = n
             for w, n in conn.execute(select(I.c.wave_id, func.count()).select_from(I).join(C, C.c.id == I.c.contact_id)
                                      .where(mine, C.c.opted_out_at.is_not(None)).group_by(I.c.wave_id)):

@@ -83,3 +83,39 @@ def test_digest_operations_are_read_by_every_role_and_sent_only_by_an_admin(db, 
     configured = type(db)(dataclasses.replace(db.settings, digest_recipients=("board@example.org",)), sql_engine=db.sql_engine)
     sent = ds.send_digest_now(db=configured, scope=Scope.operator(), year=2026, week=47, org_code=None, now=now)
     assert (sent.week, sent.scope, sent.queued, sent.recipients) == ("2026-W47", "partnership", 1, ["board@example.org"])
+
+
+def test_the_theme_cache_gives_exactly_what_counting_afresh_gives():
+    from analysis.digest.build import ThemeCache
+    from analysis.themes import ThemeCounter
+
+    def fresh(answers):
+        c = ThemeCounter("en")
+        for _, text in answers:
+            c.add(text)
+        return c
+
+    week = [(1, "the queue was far too long"), (2, "the staff were so kind"), (3, "queue was awful again")]
+    cache = ThemeCache(size=2)
+    made = []
+
+    def make():
+        made.append(1)
+        return ThemeCounter("en")
+
+    first = cache.counter(("w",), list(week), make)
+    assert first.counts() == fresh(week).counts() and len(made) == 1
+    assert cache.counter(("w",), list(week), make) is first          # the same answers: reused as it is
+    grown = week + [(7, "the long queue again")]
+    extended = cache.counter(("w",), grown, make)
+    assert extended is not first and len(made) == 1                  # a copy counted the new answer only
+    assert extended.counts() == fresh(grown).counts() and first.counts() == fresh(week).counts()
+    assert extended.label("queu") == fresh(grown).label("queu")
+    edited = [(1, "the heating was freezing"), *grown[1:]]           # an answer edited: counted afresh
+    assert cache.counter(("w",), edited, make).counts() == fresh(edited).counts() and len(made) == 2
+    flagged = grown[1:]                                               # an answer gone (flagged, erased)
+    assert cache.counter(("w",), flagged, make).counts() == fresh(flagged).counts() and len(made) == 3
+    cache.counter(("x",), week, make)
+    cache.counter(("y",), week, make)                                 # the oldest key is dropped (size 2)
+    cache.counter(("w",), flagged, make)
+    assert len(made) == 6

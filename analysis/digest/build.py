@@ -28,6 +28,7 @@ Definitions (docs/digest-schema.md gives them to readers of the JSON):
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -119,26 +120,38 @@ def _iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat()
 
 
-def build(db: Store, opts: Options, now: datetime) -> Digest:
+def build(db: Store, opts: Options, now: datetime, *, light: bool = False,
+          theme_cache: ThemeCache | None = None) -> Digest:
+    """The digest value. `light` (the console's dashboard): only what the tables, the surveys' responses and
+    themes, the open flags and the summary need, computed by the same functions so that those are exactly the
+    digest's; the trend then has this week and the week before only, and there are no quotes. `theme_cache`
+    reuses the theme counts of a survey's week when its answers are exactly those counted before."""
     cutoff = opts.cutoff or now
-    weeks = [previous_week(opts.year, opts.week, n) for n in range(TREND_WEEKS)]      # this week first
-    bounds = [week_bounds(y, w, opts.tz) for y, w in weeks]
+    trend_weeks = 2 if light else TREND_WEEKS
+    weeks = [previous_week(opts.year, opts.week, n) for n in range(max(trend_weeks, THEME_WEEKS_BACK + 1))]
+    bounds = [week_bounds(y, w, opts.tz) for y, w in weeks]     # this week first
+    weeks, trend_bounds = weeks[:trend_weeks], bounds[:trend_weeks]
     start, end = bounds[0]
     with db.read() as conn:
         org_id, orgs = _organisations(conn, opts.org_code)
-        counts = _participation(conn, bounds, cutoff, org_id)
-        sentiment = _sentiment(conn, bounds, cutoff, org_id)
+        counts = _participation(conn, trend_bounds, cutoff, org_id)
+        sentiment = _sentiment(conn, trend_bounds, cutoff, org_id)
+        # The full build has a "No organisation" row when such answers count in any of its trend weeks (an
+        # invitation always has an organisation, through its enrolment): the light one asks the same.
+        no_org_before = bool(light and org_id is None and _sentiment(conn, [
+            week_bounds(*previous_week(opts.year, opts.week, n), opts.tz) for n in range(trend_weeks, TREND_WEEKS)],
+            cutoff, None, no_org_only=True))
         answers = _answer_counts(conn, bounds[:1], cutoff, org_id)
         surveys = _surveys(conn, end, bounds[1], cutoff, org_id)
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
         contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff, alert_channels(db.settings))
-        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id)
-                 for sid, title, version_id in surveys]
+        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id, quotes=not light,
+                              theme_cache=theme_cache) for sid, title, version_id in surveys]
 
     # ---- the table of organisations and the total, protected together ----------------------------------
-    org_keys = [o for o in orgs if o != NO_ORG or _any(counts, sentiment, answers, NO_ORG)]
+    org_keys = [o for o in orgs if o != NO_ORG or no_org_before or _any(counts, sentiment, answers, NO_ORG)]
     cells: dict = {}
     for w in range(2):
         for o in org_keys + ["total"]:
@@ -240,34 +253,48 @@ def _organisations(conn, org_code):
 
 def _participation(conn, bounds, cutoff, org_id):
     """(week index, org id or "total") -> [people invited, people who responded, people who completed,
-    invitations sent]. A person is a contact; the total counts each person once across organisations."""
+    invitations sent]. A person is a contact; the total counts each person once across organisations.
+
+    One pass over the weeks' invitations, per (week, organisation, person) in SQL; the organisations' rows and
+    the total (a person once, responded or completed when they did through any organisation) are summed here.
+    The existence tests are in the select list, not the where clause, so both databases probe the indexes of
+    the week's invitations instead of hashing every message and conversation ever stored."""
     wk = _buckets(I.c.started_at, bounds)
     sent = select(literal(1)).where(M.c.invitation_id == I.c.id, M.c.purpose == "invitation",
                                     M.c.status.in_(SENT_STATUSES), M.c.sent_at < cutoff).exists()
     responded = select(literal(1)).where(A.c.conversation_id == I.c.conversation_id, A.c.status == "answered",
                                          A.c.answered_at < cutoff).exists()
-    completed = and_(CV.c.status == "completed", CV.c.ended_at < cutoff)
+    completed = select(literal(1)).where(CV.c.id == I.c.conversation_id, CV.c.status == "completed",
+                                         CV.c.ended_at < cutoff).exists()
     invitations = (select(wk.label("wk"), E.c.organisation_id.label("org"), I.c.contact_id.label("contact"),
-                          case((responded, 1), else_=0).label("responded"),
+                          case((sent, 1), else_=0).label("sent"), case((responded, 1), else_=0).label("responded"),
                           case((completed, 1), else_=0).label("completed"))
-                   .select_from(I.join(E, E.c.id == I.c.enrolment_id).outerjoin(CV, CV.c.id == I.c.conversation_id))
-                   .where(I.c.started_at >= bounds[-1][0], I.c.started_at < bounds[0][1], I.c.started_at < cutoff,
-                          sent))
+                   .select_from(I.join(E, E.c.id == I.c.enrolment_id))
+                   .where(I.c.started_at >= bounds[-1][0], I.c.started_at < bounds[0][1], I.c.started_at < cutoff))
     if org_id is not None:
         invitations = invitations.where(E.c.organisation_id == org_id)
     inv = invitations.subquery()
-    out = {}
-    for scope in ("org", "total"):
-        keys = [inv.c.wk, inv.c.org] if scope == "org" else [inv.c.wk]
-        person = (select(*keys, func.max(inv.c.responded).label("responded"),
-                         func.max(inv.c.completed).label("completed"), func.count().label("n"))
-                  .group_by(*keys, inv.c.contact).subquery())
-        outer = [person.c.wk, person.c.org] if scope == "org" else [person.c.wk]
-        q = (select(*outer, func.count(), func.sum(person.c.responded), func.sum(person.c.completed),
-                    func.sum(person.c.n)).group_by(*outer))
-        for r in conn.execute(q):
-            key = (int(r[0]), r[1] if scope == "org" else "total")
-            out[key] = [int(v or 0) for v in r[-4:]]
+    q = (select(inv.c.wk, inv.c.org, inv.c.contact, func.max(inv.c.responded), func.max(inv.c.completed),
+                func.count())
+         .where(inv.c.sent == 1).group_by(inv.c.wk, inv.c.org, inv.c.contact))
+    out: dict = {}
+    people: dict = {}
+    for w, org, contact, responded_, completed_, n in conn.execute(q).all():     # all at once: far fewer calls
+        w, responded_, completed_, n = int(w), int(responded_ or 0), int(completed_ or 0), int(n)
+        row = out.setdefault((w, org), [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += responded_
+        row[2] += completed_
+        row[3] += n
+        seen = people.get((w, contact))
+        people[(w, contact)] = ((responded_, completed_, n) if seen is None else
+                                (max(seen[0], responded_), max(seen[1], completed_), seen[2] + n))
+    for (w, _), (responded_, completed_, n) in people.items():
+        row = out.setdefault((w, "total"), [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += responded_
+        row[2] += completed_
+        row[3] += n
     return out
 
 
@@ -282,8 +309,9 @@ def _label_expr(cutoff):
     return func.coalesce(staff, machine)
 
 
-def _sentiment(conn, bounds, cutoff, org_id):
-    """(week index, org id, label) -> count of free-text answers."""
+def _sentiment(conn, bounds, cutoff, org_id, no_org_only: bool = False):
+    """(week index, org id, label) -> count of free-text answers (`no_org_only`: of answers that belong to no
+    organisation)."""
     wk = _buckets(A.c.answered_at, bounds)
     label = _label_expr(cutoff)
     q = (select(wk.label("wk"), A.c.organisation_id, label.label("label"), func.count())
@@ -292,6 +320,8 @@ def _sentiment(conn, bounds, cutoff, org_id):
          .group_by(wk, A.c.organisation_id, label))
     if org_id is not None:
         q = q.where(A.c.organisation_id == org_id)
+    if no_org_only:
+        q = q.where(A.c.organisation_id.is_(None))
     out = defaultdict(int)
     for w, org, lab, n in conn.execute(q):
         if lab in LABELS:
@@ -317,7 +347,8 @@ def _surveys(conn, end, prev, cutoff, org_id):
     return [tuple(r) for r in conn.execute(q)]
 
 
-def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id) -> SurveyPart:
+def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id, quotes: bool = True,
+                 theme_cache: ThemeCache | None = None) -> SurveyPart:
     """One survey's part. A prompt's {org} reads as the organisation's name in its own digest, "us" in the
     partnership's (each organisation asked about itself)."""
     definition: SurveyDefinition = db.survey_version(conn, version_id)
@@ -345,10 +376,12 @@ def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id)
         if q.type not in ("scale", "nps") or q.key not in by_q:
             continue
         scores.append(_score(q, lang, by_q[q.key].get(0), by_q[q.key].get(1), org_name))
-    themes, rising, falling = _themes(conn, survey_id, bounds, cutoff, org_filter, lang)
+    themes, rising, falling = _themes(conn, survey_id, bounds, cutoff, org_filter, lang,
+                                      theme_cache and theme_cache.scoped((survey_id, org_id, lang)))
     # Fewer than 5 people answering in the digest's scope: a quote could point to one of them.
-    quotes = _quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes) if responses >= SMALL else []
-    return SurveyPart(survey_id, title, _count_fig(responses), scores, themes, rising, falling, quotes)
+    chosen = (_quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes)
+              if quotes and responses >= SMALL else [])
+    return SurveyPart(survey_id, title, _count_fig(responses), scores, themes, rising, falling, chosen)
 
 
 def _count_fig(n: int) -> Figure:
@@ -381,19 +414,75 @@ def _score(q, lang, now_stats, prev_stats, org_name: str | None = None) -> Score
                  Figure(previous[0]) if previous else (Figure.withheld() if prev_stats and prev_stats[0] > 0 else NA))
 
 
-def _themes(conn, survey_id, bounds, cutoff, org_filter, lang):
+class ThemeCache:
+    """Theme counts of a survey's weeks, kept between builds (the console's dashboard) so that only answers
+    not counted before are read through the theme finder.
+
+    A week's counter is reused only when the week's answers, read again from the database at each build, are
+    exactly (id and text) the ones it counted, in the same order; when they are those followed by newer ones
+    (a higher id), a copy of it counts the new ones; anything else (an answer erased, edited or flagged, a
+    theme decision, another cut-off's answers) counts the week afresh. So a build with the cache gives
+    exactly what one without it gives. Safe to share between threads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: dict = {}           # key -> (the (id, text) pairs counted, their ThemeCounter)
+        self._lock = threading.Lock()
+
+    def scoped(self, scope: tuple) -> _ScopedThemeCache:
+        return _ScopedThemeCache(self, scope)
+
+    def counter(self, key: tuple, answers: list[tuple[int, str]], make) -> ThemeCounter:
+        with self._lock:
+            entry = self._entries.pop(key, None)
+        if entry is not None and entry[0] == answers:
+            counter = entry[1]
+        else:
+            known = len(entry[0]) if entry is not None else 0
+            if entry is not None and known and answers[:known] == entry[0]:
+                counter = entry[1].copy()
+            else:
+                counter, known = make(), 0
+            for _, text in answers[known:]:
+                counter.add(text)
+        with self._lock:
+            self._entries[key] = (answers, counter)        # most recently used last
+            while len(self._entries) > self.size:
+                self._entries.pop(next(iter(self._entries)))
+        return counter
+
+
+@dataclass(frozen=True)
+class _ScopedThemeCache:
+    cache: ThemeCache
+    scope: tuple
+
+    def counter(self, key: tuple, answers: list[tuple[int, str]], make) -> ThemeCounter:
+        return self.cache.counter(self.scope + key, answers, make)
+
+
+def _themes(conn, survey_id, bounds, cutoff, org_filter, lang, cache: _ScopedThemeCache | None = None):
     back = bounds[:THEME_WEEKS_BACK + 1]
     wk = _buckets(A.c.answered_at, back)
     aliases = aliases_for(conn, survey_id, cutoff)
-    counters = [ThemeCounter(lang, aliases=aliases) for _ in back]
     # A theme's label is words people wrote: never from a flagged answer, like quotes.
     flagged = select(F.c.answer_id).where(F.c.answer_id.is_not(None))
-    rows = conn.execute(select(wk, A.c.raw_text).where(
-        A.c.survey_id == survey_id, A.c.answered_at >= back[-1][0], A.c.answered_at < back[0][1],
-        A.c.answered_at < cutoff, m.free_text_answers(), A.c.id.not_in(flagged), *org_filter).order_by(A.c.id))
-    for w, text in rows:
-        if w >= 0:
-            counters[w].add(text)
+    where = (A.c.survey_id == survey_id, A.c.answered_at >= back[-1][0], A.c.answered_at < back[0][1],
+             A.c.answered_at < cutoff, m.free_text_answers(), A.c.id.not_in(flagged), *org_filter)
+    if cache is None:
+        counters = [ThemeCounter(lang, aliases=aliases) for _ in back]
+        for w, text in conn.execute(select(wk, A.c.raw_text).where(*where).order_by(A.c.id)):
+            if w >= 0:
+                counters[w].add(text)
+    else:
+        by_week: list[list[tuple[int, str]]] = [[] for _ in back]
+        for w, answer_id, text in conn.execute(select(wk, A.c.id, A.c.raw_text).where(*where).order_by(A.c.id)).all():
+            if w >= 0:
+                by_week[w].append((answer_id, text))
+        alias_key = tuple(sorted(aliases.items()))
+        counters = [cache.counter((week, min(week[1], cutoff), alias_key), answers,
+                                  lambda: ThemeCounter(lang, aliases=aliases))
+                    for week, answers in zip(back, by_week)]
     current = top_themes(counters[0], limit=8, min_count=THEME_MIN)
     trends = compare(current, [c.counts() for c in counters[1:]])
     items = [ThemeItem(t.label, _count_fig(t.count), _count_fig(t.previous_count), t.status) for t in trends]
