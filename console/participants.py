@@ -121,7 +121,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             else:
                 report = p.preview_import(ctx.store, g.scope, text, ctx.clock())
                 return render_template("console/participants_import_preview.html", title="Import: preview",
-                                       report=report, confirm=ConfirmImportForm(data={"text": text}))
+                                       report=report, confirm=ConfirmImportForm(formdata=None, data={"text": text}))
         return render_template("console/participants_import.html", title="Import participants", form=form)
 
     @bp.post("/console/participants/import/confirm")
