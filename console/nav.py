@@ -16,6 +16,8 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "console.home"),
+    NavItem("Participants", "console.participants", ("admin", "staff")),
+    NavItem("Flags", "console.flags", ("admin", "staff", "safeguarding")),
     NavItem("Users", "console.users", ("admin",)),
     NavItem("Audit log", "console.audit", ("admin",)),
     NavItem("Settings", "console.settings", ("admin",)),

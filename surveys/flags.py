@@ -6,8 +6,9 @@ the flag and queues one alert per safeguarding contact in the same transaction a
 never stored without its flag and alerts, and the outbox worker sends them like any other message.
 
 An alert carries no words of the answer and nothing that identifies the person: the organisation, the
-survey, the categories and the flag number. Whoever holds the store reads the answer with `chorus flags show
-ID` (there is no staff console yet, so an alert points at that command, never at a web page).
+survey, the categories and the flag number, and where to read it: the console's flag page
+(PUBLIC_BASE_URL + /console/flags/ID, which asks for sign-in) when a public address is configured, and the
+command `chorus flags show ID` at the server either way.
 
 Without a safeguarding contact a flag alerts nobody, and so does a contact reached only by a channel this
 installation cannot send through (`alert_channels`: email without SMTP_HOST, Telegram without the bot token):
@@ -23,6 +24,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, insert, or_, select, update
 
+from surveys import audit
 from surveys import models as m
 from surveys.channels import CONTACT_CHANNELS
 from surveys.engine import OutgoingMessage
@@ -88,19 +90,35 @@ def raise_flag(db: Store, conn: Connection, answer_id: int, organisation_id: int
 
 
 def flag_link(db: Store, flag_id: int) -> str:
-    """Where a person reads the flag: the command, until a staff console exists."""
+    """Where a person reads the flag: the console's page (PUBLIC_BASE_URL + /console/flags/ID, which asks for
+    sign-in) when the installation has a public address, else the command at the server."""
+    base = (db.settings.public_base_url or "").rstrip("/")
+    if base:
+        return f"{base}/console/flags/{flag_id}"
     return f"chorus flags show {flag_id}"
+
+
+def flags_page_link(db: Store) -> str | None:
+    """The console's flag queue (PUBLIC_BASE_URL + /console/flags), None without a public address."""
+    base = (db.settings.public_base_url or "").rstrip("/")
+    return f"{base}/console/flags" if base else None
 
 
 def alert_message(db: Store, flag_id: int, org_name: str | None, survey_id: str | None,
                   categories: list[str]) -> OutgoingMessage:
     where = org_name or "no organisation"
     about = ", ".join(c.replace("_", " ") for c in categories) or "risk"
+    link = flag_link(db, flag_id)
+    if link.startswith("chorus "):
+        read = (f"Please have a person read it today, on the Chorus server: {link} "
+                "(chorus flags list shows every open flag).\n")
+    else:
+        read = (f"Please have a person read it today, in the staff console (sign in first): {link}\n"
+                f"Or on the Chorus server: chorus flags show {flag_id}\n")
     text = (f"Chorus safeguarding flag #{flag_id}: an answer to survey '{survey_id or '-'}' ({where}) may show "
-            f"a risk ({about}). Please have a person read it today, on the Chorus server: {flag_link(db, flag_id)} "
-            "(chorus flags list shows every open flag).\n"
-            "This alert holds no words of the answer. Once it is handled, close the flag with a note: "
-            f"chorus flags close {flag_id} --by NAME --note TEXT")
+            f"a risk ({about}). {read}"
+            "This alert holds no words of the answer. Once it is handled, close the flag with a note "
+            f"(in the console, or: chorus flags close {flag_id} --by NAME --note TEXT)")
     return OutgoingMessage(text, subject=f"Chorus safeguarding flag #{flag_id} ({where})")
 
 
@@ -283,12 +301,16 @@ def flag_queue(db: Store, scope: Scope, f: FlagQueueFilter = FlagQueueFilter()) 
     return out
 
 
-def flag_detail(db: Store, scope: Scope, flag_id: int) -> FlagDetail:
+def flag_detail(db: Store, scope: Scope, flag_id: int, viewed_at: datetime | None = None,
+                source: str | None = None) -> FlagDetail:
     """One flag for the person handling it: the answer's words, its history, who it is assigned to, and the
-    way to reach the person (when the scope may see contact details)."""
+    way to reach the person (when the scope may see contact details). `viewed_at`: a person is reading it (the
+    console's flag page), so an audit entry 'flag.view' is written (no answer text), from `source`."""
     FE = m.FlagEvent.__table__
     with db.session() as s:
         flag = _covered_flag(s, scope, flag_id)
+        if viewed_at is not None:
+            audit.record_as(s, scope, viewed_at, "flag.view", object_type="flag", object_id=flag_id, source=source)
         org_id = flag.organisation_id
         history = [FlagEventView(e.kind, e.by, e.assignee, e.note, e.at) for e in s.execute(
             select(FE).where(FE.c.flag_id == flag_id).order_by(FE.c.at, FE.c.id)).all()]

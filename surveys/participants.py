@@ -13,7 +13,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from surveys import admin
+from surveys import admin, audit
 from surveys import models as m
 from surveys.admin import AdminError, ImportReport
 from surveys.scope import Forbidden, Scope
@@ -266,10 +266,17 @@ def preview_import(db: Store, scope: Scope, text: str, now: datetime) -> ImportR
 
 
 def import_participants(db: Store, scope: Scope, text: str, now: datetime,
-                        progress: Callable[[int], None] | None = None) -> ImportReport:
+                        progress: Callable[[int], None] | None = None, source: str | None = None) -> ImportReport:
     """Import `text` (all or nothing; see `surveys.admin.import_participants`), only into the scope's
-    organisations."""
-    return admin.import_participants(db, text, now, progress, organisation_ids=_import_orgs(scope))
+    organisations. A written import leaves an audit entry 'participants.import' with its counts (no row of the
+    file); `source` is where the request came from (the console passes the client's address)."""
+    report = admin.import_participants(db, text, now, progress, organisation_ids=_import_orgs(scope))
+    if report.written:
+        with db.session() as s:
+            audit.record_as(s, scope, now, "participants.import", object_type="participant", source=source,
+                            detail=f"created {report.created}, updated {report.updated}, "
+                                   f"unchanged {report.unchanged}")
+    return report
 
 
 def add_participant(db: Store, scope: Scope, channel: str, address: str, org_code: str, now: datetime,
@@ -291,11 +298,12 @@ class Erased:
     organisations: tuple[str, ...]
 
 
-def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime) -> Erased:
+def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime, source: str | None = None) -> Erased:
     """Erase a person and everything they said: the same operation as their own DELETE
     (`surveys.service.erase_contact`). Erasure is of the whole person, across organisations, so a scope may do
-    it only when it covers every organisation they are enrolled in (admin always)."""
-    from surveys.service import erase_contact
+    it only when it covers every organisation they are enrolled in (admin always). The audit entry
+    'participant.erase' (by contact id; no contact detail) commits in the same transaction."""
+    from surveys.service import erase_contact_in
 
     _require_rows(scope, "erase participants")
     row = _require_participant(db, scope, contact_id)
@@ -303,8 +311,11 @@ def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime) -
         all_orgs = set(conn.execute(select(E.c.organisation_id).where(E.c.contact_id == contact_id)).scalars())
     if not all(scope.covers(o) for o in all_orgs):
         raise Forbidden("this person is enrolled in other organisations too: ask a backbone admin to erase them")
-    if not erase_contact(db, contact_id, now):
-        raise ParticipantError(f"no participant {contact_id}")
+    with db.session() as s:
+        if not erase_contact_in(s.connection(), contact_id, now):
+            raise ParticipantError(f"no participant {contact_id}")
+        audit.record_as(s, scope, now, "participant.erase", object_type="participant", object_id=contact_id,
+                        source=source, detail=f"{row.pseudonym} ({', '.join(row.organisations)})")
     return Erased(row.pseudonym, row.organisations)
 
 

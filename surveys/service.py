@@ -336,10 +336,15 @@ def erase_contact(db: Store, contact_id: int, now: datetime) -> bool:
     DELETE from the person does (`_erase_contact`), in one write transaction. False when there is no such
     contact (already erased)."""
     with db.write() as conn:
-        channel = conn.execute(select(C.c.channel).where(C.c.id == contact_id)).scalar()
-        if channel is None:
-            return False
-        _erase_contact(conn, contact_id, channel, now)
+        return erase_contact_in(conn, contact_id, now)
+
+
+def erase_contact_in(conn, contact_id: int, now: datetime) -> bool:
+    """`erase_contact` inside the caller's transaction (so the console's audit entry commits with it)."""
+    channel = conn.execute(select(C.c.channel).where(C.c.id == contact_id)).scalar()
+    if channel is None:
+        return False
+    _erase_contact(conn, contact_id, channel, now)
     return True
 
 

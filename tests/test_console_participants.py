@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from surveys import admin
+from surveys import admin, audit
 from surveys import models as m
 from surveys import participants as p
 from surveys.loader import load_survey_file
@@ -40,7 +40,8 @@ def two_orgs(db, now):
 
 
 def _staff(org_id, role="staff"):
-    return Scope(role, frozenset({org_id}), 7, "alice")
+    # No account behind these scopes (user_id None): operations that audit write the entry under "alice".
+    return Scope(role, frozenset({org_id}), None, "alice")
 
 
 def test_staff_search_their_own_organisation_and_see_its_contact_details(db, now, two_orgs):
@@ -133,6 +134,10 @@ def test_the_preview_explains_every_bad_row_writes_nothing_and_agrees_with_the_i
     done = p.import_participants(db, _staff(pantry), good, now)
     assert (done.created, done.unchanged, done.written) == (1, 1, True)
     assert p.search_participants(db, Scope.operator(), p.ParticipantFilter()).total == before + 1
+    # one audit entry, for the written import only (not the previews or the refused one), with no row of the file
+    entries = audit.list_entries(db, Scope.operator(), action="participants")
+    assert [(e.action, e.actor, e.detail) for e in entries] == [
+        ("participants.import", "alice", "created 1, updated 0, unchanged 1")]
 
 
 def test_erasing_is_the_persons_own_delete_and_needs_every_organisation(db, now, two_orgs):
@@ -144,9 +149,13 @@ def test_erasing_is_the_persons_own_delete_and_needs_every_organisation(db, now,
         p.erase_participant(db, _staff(pantry), joined.id, now)
     with pytest.raises(Forbidden):
         p.erase_participant(db, Scope("governance"), joined.id, now)
-    both = Scope("staff", frozenset({pantry, housing}), 1, "bob")
-    erased = p.erase_participant(db, both, joined.id, now)
+    both = Scope("staff", frozenset({pantry, housing}), None, "bob")
+    erased = p.erase_participant(db, both, joined.id, now, source="192.0.2.1")
     assert erased.pseudonym == joined.pseudonym
+    [entry] = audit.list_entries(db, Scope.operator(), action="participant")
+    assert (entry.action, entry.actor, entry.object_id, entry.source) == ("participant.erase", "bob", str(joined.id),
+                                                                          "192.0.2.1")
+    assert "+447700900123" not in (entry.detail or "")
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(m.Answer)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(m.ConsentEvent)).scalar() == 0

@@ -246,8 +246,8 @@ def test_the_person_hears_at_once_that_a_person_will_read_it_and_where_help_is(s
         "Call our line on 0800 000 000. Riverside Pantry cares."
 
 
-# ---- say what is true: no console yet, and no contact means nobody is alerted ------------------------------
-def test_an_alert_points_at_the_command_not_at_a_console_that_does_not_exist(store, now):
+# ---- say what is true: the console's page when there is a public address, the command always --------------
+def test_an_alert_points_at_the_console_page_when_there_is_a_public_address_and_the_command_always(store, now):
     import dataclasses
 
     site = Store(dataclasses.replace(store.settings, public_base_url="https://chorus.example"), sql_engine=store.sql_engine,
@@ -256,9 +256,13 @@ def test_an_alert_points_at_the_command_not_at_a_console_that_does_not_exist(sto
     _to_last_question(site, now)
     _send(site, now, RISK)
     (f,) = flags.list_flags(site)
-    for a in _alerts(site):
-        assert "console" not in a.text and "https://" not in a.text
+    alerts = _alerts(site)
+    assert alerts
+    for a in alerts:
+        assert f"https://chorus.example/console/flags/{f.id}" in a.text      # asks for sign-in, then shows it
         assert f"chorus flags show {f.id}" in a.text and f"chorus flags close {f.id}" in a.text
+        assert RISK not in a.text
+    assert flags.flag_link(store, f.id) == f"chorus flags show {f.id}"        # no public address: the command only
 
 
 def test_a_flag_that_alerts_nobody_says_so_loudly(store, now, caplog):

@@ -23,14 +23,16 @@ from analysis.digest.archive import (
 from analysis.digest.build import Options
 from analysis.weeks import default_week, parse_week, previous_week, week_label
 from surveys.engine import OutgoingMessage
+from surveys.flags import flags_page_link
 from surveys.outbox import queue
 from surveys.store import Store
 
 
 def options(db: Store, year: int, week: int, org_code: str | None = None, cutoff: datetime | None = None) -> Options:
     s = db.settings
-    # No link to flags: there is no staff console yet (staff use `chorus flags list` / `show ID`).
-    return Options(year, week, s.default_timezone, cutoff, org_code, s.partnership_name, None)
+    # The console's flag queue when the installation has a public address (the page asks for sign-in);
+    # without one, staff use `chorus flags list` / `show ID` (the digest says so either way).
+    return Options(year, week, s.default_timezone, cutoff, org_code, s.partnership_name, flags_page_link(db))
 
 
 def subject(d: dict) -> str:

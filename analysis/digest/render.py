@@ -476,8 +476,8 @@ def _survey(s: dict) -> SurveyView:
 
 
 def _flags(d: dict) -> tuple[str, str, str | None, str]:
-    """What is true now: flags are read with `chorus flags show ID` (there is no staff console yet); an
-    open flag is one no person has closed yet; without a safeguarding contact a flag alerts nobody."""
+    """What is true now: flags are read with `chorus flags show ID`, or in the console at the link (given when
+    the installation has a public address); an open flag is one no person has closed yet; without a safeguarding contact a flag alerts nobody."""
     sg = d.get("safeguarding") or {}
     f = sg.get("open_flags")
     value = count(f)
@@ -487,7 +487,7 @@ def _flags(d: dict) -> tuple[str, str, str | None, str]:
     else:
         text = (f"Open safeguarding flags (not yet closed by a person who read them): {value}. Staff list them "
                 "with the command chorus flags list and read each with chorus flags show followed by its number"
-                + (" (or at the link below)" if link else "") + "; what people wrote is never included in this digest.")
+                + (" (or in the staff console at the link below)" if link else "") + "; what people wrote is never included in this digest.")
     contact = "" if sg.get("contact_set", True) else no_contact_text(bool(d.get("organisation")))
     return value, text, link, contact
 

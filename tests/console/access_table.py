@@ -65,9 +65,40 @@ ACCESS: dict[tuple[str, str], dict] = {
     ("GET", "/console/audit"): admin_only(),
     ("GET", "/console/settings"): admin_only(),
     ("POST", "/console/settings"): admin_only(ALLOWED),
+    # participants and flags (pages-a): `participant` and `flag` belong to river
+    ("GET", "/console/participants"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                          other_org_staff=OK),
+    ("GET", "/console/participants/new"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                              other_org_staff=OK),
+    ("POST", "/console/participants/new"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                               governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("GET", "/console/participants/import"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                                 other_org_staff=OK),
+    ("POST", "/console/participants/import"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                  governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("POST", "/console/participants/import/confirm"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                          governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("GET", "/console/participants/<int:contact_id>"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                           governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/participants/<int:contact_id>/erase"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                                 governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/participants/<int:contact_id>/erase"): per(admin=ALLOWED, staff=ALLOWED,
+                                                                  safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                                                  other_org_staff=FORBIDDEN),
+    ("GET", "/console/flags"): per(admin=OK, staff=OK, safeguarding=OK, governance=FORBIDDEN, other_org_staff=OK),
+    ("GET", "/console/flags/<int:flag_id>"): per(admin=OK, staff=OK, safeguarding=OK, governance=FORBIDDEN,
+                                                 other_org_staff=FORBIDDEN),
+    ("POST", "/console/flags/<int:flag_id>/assign"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=ALLOWED,
+                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/flags/<int:flag_id>/note"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=ALLOWED,
+                                                       governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/flags/<int:flag_id>/close"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=ALLOWED,
+                                                        governance=FORBIDDEN, other_org_staff=FORBIDDEN),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
 URL_VALUES = {
     "user_id": "user_id",
+    "contact_id": "participant",     # pages-a
+    "flag_id": "flag",               # pages-a
 }

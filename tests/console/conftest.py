@@ -50,7 +50,32 @@ def people(sqlite_db, now):
         account = accounts.add_user(db, OP, username, username.title(), role, orgs, now).account
         accounts.change_password(db, account.id, accounts.reset_password(db, OP, username, now).password, PASSWORD, now)
         made[username] = account
-    return {"accounts": made, "ids": {"user_id": made["staff"].id, "river": river, "youth": youth}}
+    ids = {"user_id": made["staff"].id, "river": river, "youth": youth}
+    secrets: list[str] = []
+    ids.update(_river_flag(db, now, river, youth, secrets))           # pages-a
+    return {"accounts": made, "ids": ids, "secrets": secrets}
+
+
+# What governance and other organisations' staff must never see on any page, fragment or export: the words of
+# a river answer and the address of the river person who wrote it (tests/console/test_access_matrix.py).
+RIVER_WORDS = "i dont want to be here anymore, river-secret-words"
+
+
+def _river_flag(db, now, river, youth, secrets: list[str]) -> dict:
+    """A river participant whose answer raised a flag (pages-a: participants and flags pages)."""
+    from tests.digest_data import Data, Person
+
+    data = Data(db, now)
+    data.orgs.update({"river": river, "youth": youth})
+    [contact] = data.week(now - timedelta(days=1), [Person("river", text=RIVER_WORDS, label="negative", flag=True)])
+    with db.read() as conn:
+        from sqlalchemy import select
+
+        from surveys import models as m
+        address = conn.execute(select(m.Contact.address).where(m.Contact.id == contact)).scalar_one()
+        flag = conn.execute(select(m.Flag.id)).scalar_one()
+    secrets += [RIVER_WORDS, address]
+    return {"participant": contact, "flag": flag}
 
 
 def sign_in_as(client, db, username, now):

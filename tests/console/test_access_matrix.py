@@ -67,3 +67,12 @@ def test_access_matrix(app, sqlite_db, people, clock, persona):
             token = csrf_token(client, "/console/" if persona != "signed_out" else "/console/sign-in")
             response = client.post(url, data={"csrf_token": token})
         check(response, expected[persona], f"{persona} {method} {url}")
+        if persona in NO_ROWS and method == "GET":
+            for fragment in (False, True):       # the page, and the fragment htmx asks for
+                body = (client.get(url, headers={"HX-Request": "true"}) if fragment else response).get_data(as_text=True)
+                leaked = [s for s in people["secrets"] if s in body]
+                assert not leaked, f"{persona} {method} {url}{' (fragment)' if fragment else ''} shows {leaked}"
+
+
+# Who must never see a raw answer or a contact detail of river (the organisation the objects belong to).
+NO_ROWS = ("governance", "other_org_staff", "signed_out")
