@@ -19,6 +19,7 @@ from surveys.store import Store
 
 def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime]) -> Blueprint:
     from console import admin, auth, home, security, signin_views
+    from console import dashboard, digests, responses, waves  # pages-b
 
     ctx = ConsoleContext(store, settings, clock)
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
@@ -26,6 +27,7 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     security.install(bp, ctx)
     auth.install(bp, ctx)
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
-    for area in (home, signin_views, admin):
+    for area in (home, signin_views, admin,
+                 dashboard, responses, digests, waves):  # pages-b
         area.register(bp, ctx)
     return bp

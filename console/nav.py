@@ -16,6 +16,11 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "console.home"),
+    # pages-b
+    NavItem("Dashboard", "console.dashboard"),
+    NavItem("Responses", "console.responses", ("admin", "staff", "governance")),
+    NavItem("Digests", "console.digests"),
+    NavItem("Waves", "console.waves", ("admin", "staff")),
     NavItem("Users", "console.users", ("admin",)),
     NavItem("Audit log", "console.audit", ("admin",)),
     NavItem("Settings", "console.settings", ("admin",)),

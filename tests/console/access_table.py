@@ -65,9 +65,39 @@ ACCESS: dict[tuple[str, str], dict] = {
     ("GET", "/console/audit"): admin_only(),
     ("GET", "/console/settings"): admin_only(),
     ("POST", "/console/settings"): admin_only(ALLOWED),
+    # pages-b: dashboard, responses, exports, digests, waves
+    ("GET", "/console/dashboard"): everyone(OK),
+    ("GET", "/console/responses"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=OK, other_org_staff=OK),
+    ("POST", "/console/responses/answers/<int:answer_id>/sentiment"): per(
+        admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN, governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/responses/themes"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("POST", "/console/responses/export"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("GET", "/console/exports/<int:job_id>"): per(admin=FORBIDDEN, staff=OK, safeguarding=FORBIDDEN,
+                                                   governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/exports/<int:job_id>/download"): per(admin=FORBIDDEN, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                            governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/digests"): everyone(OK),
+    ("GET", "/console/digests/preview"): everyone(OK),
+    ("GET", "/console/digests/send"): admin_only(),
+    ("POST", "/console/digests/send"): admin_only(ALLOWED),
+    ("GET", "/console/digests/<week>/<archive_scope>"): everyone(OK),
+    ("GET", "/console/waves"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                   other_org_staff=OK),
+    ("POST", "/console/waves/send"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                         other_org_staff=ALLOWED),
+    ("GET", "/console/waves/<int:wave_id>"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                                 other_org_staff=FORBIDDEN),
+    ("GET", "/console/waves/<int:wave_id>/cancel"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                        governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/waves/<int:wave_id>/cancel"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
 URL_VALUES = {
     "user_id": "user_id",
+    # pages-b
+    "answer_id": "answer_id", "job_id": "job_id", "wave_id": "wave_id", "week": "week", "archive_scope": "archive_scope",
 }

@@ -50,7 +50,34 @@ def people(sqlite_db, now):
         account = accounts.add_user(db, OP, username, username.title(), role, orgs, now).account
         accounts.change_password(db, account.id, accounts.reset_password(db, OP, username, now).password, PASSWORD, now)
         made[username] = account
-    return {"accounts": made, "ids": {"user_id": made["staff"].id, "river": river, "youth": youth}}
+    ids = {"user_id": made["staff"].id, "river": river, "youth": youth}
+    ids.update(_responses_and_waves(db, now, made, river, youth))   # pages-b
+    return {"accounts": made, "ids": ids}
+
+
+# pages-b: answers, a wave, an archived digest and an export of river's, for the dashboard, responses, digests
+# and waves pages. RIVER_SECRETS are words no governance viewer or youth staff may ever see.
+RIVER_SECRETS = ("Jane Smith", "07700 900123", "i dont want to be here anymore", "the bins at the back smell")
+
+
+def _responses_and_waves(db, now, made, river, youth):
+    from analysis import responses as rs
+    from analysis.digest.staff import build_digest
+    from analysis.weeks import week_label, week_of
+    from tests.digest_data import Data, Person
+
+    data = Data(db, now)
+    data.orgs.update({"river": river, "youth": youth})
+    at = now - timedelta(hours=2)
+    data.week(at, [Person("river", visit=4, text="my name is Jane Smith, call me on 07700 900123", label="neutral"),
+                   Person("river", visit=2, text="i dont want to be here anymore", label="negative", flag=True),
+                   Person("river", visit=3, text="the bins at the back smell", label="negative", quote_ok=True)])
+    river_answer = next(a for a in data.answer_ids)
+    staff_scope = Scope("staff", frozenset({river}), made["staff"].id, "staff")
+    job = rs.start_export(db, staff_scope, rs.ResponseFilter("pantry"), "csv", now)
+    archived = build_digest(db, *week_of(now, db.settings.default_timezone), None, now)
+    return {"wave_id": data.waves[at], "answer_id": river_answer, "job_id": job.id,
+            "week": archived.digest.week, "archive_scope": "partnership"}
 
 
 def sign_in_as(client, db, username, now):
