@@ -13,6 +13,12 @@ from console.context import ConsoleContext
 REFRESH_SECONDS = 30
 
 
+def sentence(exc) -> str:
+    """An operation's error as a sentence (its first letter up; names in it keep their case)."""
+    text = str(exc)
+    return text[:1].upper() + text[1:]
+
+
 def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.get("/console/dashboard")
     @signed_in
@@ -23,7 +29,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             try:
                 week = parse_week(raw)
             except (WeekError, ValueError) as exc:
-                problem = f"{str(exc).capitalize()}. Showing this week instead."
+                problem = f"{sentence(exc)}. Showing this week instead."
         board = build_dashboard(ctx.store, g.scope, week, ctx.clock())
         args = {"board": board, "week_arg": raw if week else "", "refresh": REFRESH_SECONDS,
                 "sees_flags": g.scope.sees_flags}

@@ -13,6 +13,7 @@ from analysis.digest.staff import (DigestError, digest_archive, preview_digest, 
 from analysis.weeks import WeekError, parse_week, week_label, week_of
 from console.auth import requires, signed_in
 from console.context import ConsoleContext
+from console.dashboard import sentence
 from console.forms import ActionForm
 from surveys.admin import list_organisations
 
@@ -25,7 +26,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         try:
             year, number = parse_week(raw) if raw else week_of(ctx.clock(), ctx.settings.default_timezone)
         except (WeekError, ValueError) as exc:
-            flash(f"{str(exc).capitalize()}. Showing this week instead.", "error")
+            flash(f"{sentence(exc)}. Showing this week instead.", "error")
             year, number = week_of(ctx.clock(), ctx.settings.default_timezone)
         return year, number, org
 
@@ -50,7 +51,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         try:
             preview = preview_digest(ctx.store, g.scope, year, number, org, ctx.clock())
         except DigestError as exc:
-            return render_template("console/error.html", title="No preview", message=str(exc).capitalize()), 404
+            return render_template("console/error.html", title="No preview", message=sentence(exc)), 404
         return printable(preview.printable_html)
 
     @bp.route("/console/digests/send", methods=["GET", "POST"])
@@ -66,7 +67,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
                 result = send_digest_now(ctx.store, g.scope, year, number, org, ctx.clock(),
                                          again=bool(request.form.get("again")))
             except DigestError as exc:
-                flash(str(exc).capitalize(), "error")
+                flash(sentence(exc), "error")
                 return redirect(url_for("console.send_digest", week=week, org=org))
             return render_template("console/digest_sent.html", title="Digest sent", result=result)
         return render_template("console/digest_send.html", title="Send a digest", week=week, org=org or "",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from datetime import datetime, time, timezone
 from urllib.parse import parse_qsl, urlencode
 
@@ -18,6 +19,7 @@ from analysis.corrections import CorrectionError
 from analysis.theme_report import ThemeError
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
+from console.dashboard import sentence
 from console.forms import ActionForm
 from surveys import audit
 from surveys.admin import AdminError, list_organisations, list_surveys
@@ -82,7 +84,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         try:
             f, raw = read_filter(request.args, known[0].id if known else None)
         except FilterProblem as exc:
-            f, raw, problem = None, {k: request.args.get(k, "") for k in FILTER_KEYS}, str(exc).capitalize()
+            f, raw, problem = None, {k: request.args.get(k, "") for k in FILTER_KEYS}, sentence(exc)
         questions = []
         if f is not None:
             try:
@@ -92,7 +94,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
                     ctx.store, g.scope, rs.ResponseFilter(f.survey, week=f.week, since=f.since, until=f.until),
                     ctx.clock()).questions] if f.question else [(q.question, q.prompt) for q in summary.questions]
             except AdminError as exc:
-                problem, summary, answers = str(exc).capitalize(), None, None
+                problem, summary, answers = sentence(exc), None, None
         orgs = list_organisations(ctx.store)
         return render_template("console/responses.html", title="Responses", surveys=known, raw=raw, f=f,
                                summary=summary, answers=answers, questions=questions, problem=problem, orgs=orgs,
@@ -112,7 +114,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             done = rs.correct_sentiment(ctx.store, g.scope, answer_id, label, ctx.clock())
             message, ok = f"Answer {answer_id}: sentiment set to {done.label}.", True
         except CorrectionError as exc:
-            message, ok = str(exc).capitalize(), False
+            message, ok = sentence(exc), False
         if not request.headers.get("HX-Request"):
             flash(message, "success" if ok else "error")
             return redirect(url_for("console.responses") + ("?" + back if back else ""))
@@ -121,6 +123,8 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         if f is not None:
             page = rs.free_text_answers(ctx.store, g.scope, f, ctx.clock())
             row = next((r for r in page.rows if r.answer_id == answer_id), None)
+            if row is not None and ok:   # read at the same instant the correction was made: show what was set
+                row = replace(row, sentiment=done.label, corrected=done.label != done.machine)
         return render_template("console/_answer_row.html", r=row, answer_id=answer_id, message=message, ok=ok,
                                labels=rs.CORRECTABLE, query=back, form=ActionForm(), may_correct=True)
 
@@ -144,7 +148,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             flash(f"{', '.join(done.keys)} now count as “{done.name}”"
                   f"{' in every survey' if done.survey is None else ' in ' + done.survey}.", "success")
         except (ThemeError, AdminError, ValueError) as exc:
-            flash(str(exc).capitalize(), "error")
+            flash(sentence(exc), "error")
         return redirect(url_for("console.responses") + ("?" + back if back else ""))
 
     @bp.post("/console/responses/export")
@@ -172,7 +176,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             out = io.BytesIO()
             written = rs.export_responses(ctx.store, g.scope, f, fmt, out, now, keep_personal_details=keep)
         except (FilterProblem, AdminError) as exc:
-            flash(str(exc).capitalize(), "error")
+            flash(sentence(exc), "error")
             return redirect(url_for("console.responses") + ("?" + back if back else ""))
         audit.note(ctx.store, g.scope, now, "export", object_type="survey", object_id=f.survey, source=client_ip(),
                    detail=f"{fmt} {written} rows" + (" with contact details" if keep else ""))
@@ -201,7 +205,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         try:
             path = rs.export_file(ctx.store, g.scope, job_id)
         except rs.ResponseError as exc:
-            flash(str(exc).capitalize(), "error")
+            flash(sentence(exc), "error")
             return redirect(url_for("console.export_job", job_id=job_id))
         audit.note(ctx.store, g.scope, ctx.clock(), "export.download", object_type="export", object_id=job_id,
                    source=client_ip(), detail=f"{job.format} {job.done} rows")

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from console.auth import requires
 from console.context import ConsoleContext
+from console.dashboard import sentence
 from console.forms import ActionForm
 from surveys.admin import list_surveys
 from surveys.waves import WaveError, cancel_wave_as, send_wave_now, wave_detail, waves_for
@@ -56,7 +57,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         try:
             made = send_wave_now(ctx.store, g.scope, survey, ctx.clock())
         except WaveError as exc:
-            flash(str(exc).capitalize(), "error")
+            flash(sentence(exc), "error")
             return redirect(url_for("console.waves"))
         flash(f"Wave {made.wave_id} of {survey}: {made.invited} people invited, going out now "
               "(quiet hours still apply to each person)." if made.created else

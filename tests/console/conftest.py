@@ -63,7 +63,7 @@ RIVER_SECRETS = ("Jane Smith", "07700 900123", "i dont want to be here anymore",
 def _responses_and_waves(db, now, made, river, youth):
     from analysis import responses as rs
     from analysis.digest.staff import build_digest
-    from analysis.weeks import week_label, week_of
+    from analysis.weeks import week_of
     from tests.digest_data import Data, Person
 
     data = Data(db, now)
