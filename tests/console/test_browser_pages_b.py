@@ -59,7 +59,6 @@ def test_an_answer_appears_on_the_dashboard_and_in_responses_then_label_and_expo
     said = answer_through_the_local_channel(store)
     page.evaluate("htmx.trigger('#glance', 'refresh')")         # what the 30-second timer does
     page.wait_for_function("before => document.querySelector('#glance').innerText !== before", arg=before)
-    after = page.locator("#glance").inner_text()
     lake = page.locator("#glance tr", has_text="Lakeside Pantry").inner_text()
     assert "withheld: fewer than 5 people" in lake, "\n".join(said)      # its 2 answers: a small number
     check_page(page, "dashboard-refreshed")
