@@ -19,7 +19,7 @@ from surveys.store import Store
 
 def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime]) -> Blueprint:
     from console import admin, auth, home, security, signin_views
-    from console import flags, participants  # pages-a
+    from console import dashboard, digests, flags, participants, responses, waves
 
     ctx = ConsoleContext(store, settings, clock)
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
@@ -28,6 +28,6 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     auth.install(bp, ctx)
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
     for area in (home, signin_views, admin,
-                 participants, flags):
+                 dashboard, participants, responses, flags, digests, waves):
         area.register(bp, ctx)
     return bp

@@ -16,8 +16,12 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Home", "console.home"),
+    NavItem("Dashboard", "console.dashboard"),
     NavItem("Participants", "console.participants", ("admin", "staff")),
+    NavItem("Responses", "console.responses", ("admin", "staff", "governance")),
     NavItem("Flags", "console.flags", ("admin", "staff", "safeguarding")),
+    NavItem("Digests", "console.digests"),
+    NavItem("Waves", "console.waves", ("admin", "staff")),
     NavItem("Users", "console.users", ("admin",)),
     NavItem("Audit log", "console.audit", ("admin",)),
     NavItem("Settings", "console.settings", ("admin",)),

@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from console.context import ConsoleContext
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'self'; object-src 'none'")
+# A digest's printable page (its own inline <style>, charts as data: images), served on its own routes:
+# sandboxed (no script, its own opaque origin) and framable by the console only, for the preview in the page.
+PRINTABLE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+                 "base-uri 'none'; form-action 'none'; sandbox")
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 csrf = CSRFProtect()
 
@@ -51,10 +55,11 @@ def install(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.after_request
     def _headers(response):
         h = response.headers
-        h["Content-Security-Policy"] = CSP
+        printable = g.get("printable", False)
+        h["Content-Security-Policy"] = PRINTABLE_CSP if printable else CSP
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "same-origin"
-        h["X-Frame-Options"] = "DENY"
+        h["X-Frame-Options"] = "SAMEORIGIN" if printable else "DENY"
         h["Cross-Origin-Opener-Policy"] = "same-origin"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if ctx.https or request.is_secure:

@@ -47,6 +47,12 @@ def record_as(s: Session, scope: Scope, at: datetime, action: str, **what) -> No
     record(s, at, scope.actor, action, user_id=scope.user_id, **what)
 
 
+def note(db: Store, scope: Scope, at: datetime, action: str, **what) -> None:
+    """record_as in a transaction of its own (a console view that writes nothing else, e.g. an export)."""
+    with db.session() as s:
+        record_as(s, scope, at, action, **what)
+
+
 def list_entries(db: Store, scope: Scope, *, limit: int = 100, before_id: int | None = None,
                  action: str | None = None) -> list[AuditRecord]:
     """The newest entries first (admins only); `before_id` pages back, `action` keeps one action or a dotted

@@ -94,6 +94,34 @@ ACCESS: dict[tuple[str, str], dict] = {
                                                        governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("POST", "/console/flags/<int:flag_id>/close"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=ALLOWED,
                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    # pages-b: dashboard, responses, exports, digests, waves
+    ("GET", "/console/dashboard"): everyone(OK),
+    ("GET", "/console/responses"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=OK, other_org_staff=OK),
+    ("POST", "/console/responses/answers/<int:answer_id>/sentiment"): per(
+        admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN, governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/responses/themes"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("POST", "/console/responses/export"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                governance=FORBIDDEN, other_org_staff=ALLOWED),
+    ("GET", "/console/exports/<int:job_id>"): per(admin=FORBIDDEN, staff=OK, safeguarding=FORBIDDEN,
+                                                   governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/exports/<int:job_id>/download"): per(admin=FORBIDDEN, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                            governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/digests"): everyone(OK),
+    ("GET", "/console/digests/preview"): everyone(OK),
+    ("GET", "/console/digests/send"): admin_only(),
+    ("POST", "/console/digests/send"): admin_only(ALLOWED),
+    ("GET", "/console/digests/<week>/<archive_scope>"): everyone(OK),
+    ("GET", "/console/waves"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                   other_org_staff=OK),
+    ("POST", "/console/waves/send"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                         other_org_staff=ALLOWED),
+    ("GET", "/console/waves/<int:wave_id>"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                                 other_org_staff=FORBIDDEN),
+    ("GET", "/console/waves/<int:wave_id>/cancel"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                        governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/waves/<int:wave_id>/cancel"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
@@ -101,4 +129,6 @@ URL_VALUES = {
     "user_id": "user_id",
     "contact_id": "participant",     # pages-a
     "flag_id": "flag",               # pages-a
+    # pages-b
+    "answer_id": "answer_id", "job_id": "job_id", "wave_id": "wave_id", "week": "week", "archive_scope": "archive_scope",
 }

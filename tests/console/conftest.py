@@ -11,6 +11,7 @@ from config.app import create_app
 from surveys import accounts, signin
 from surveys.admin import add_organisation
 from surveys.scope import Scope
+from tests.digest_data import Data, Person
 
 OP = Scope.operator()
 PASSWORD = "correct horse battery staple"
@@ -51,8 +52,12 @@ def people(sqlite_db, now):
         accounts.change_password(db, account.id, accounts.reset_password(db, OP, username, now).password, PASSWORD, now)
         made[username] = account
     ids = {"user_id": made["staff"].id, "river": river, "youth": youth}
+    data = Data(db, now)
+    data.orgs.update({"river": river, "youth": youth})
     secrets: list[str] = []
-    ids.update(_river_flag(db, now, river, youth, secrets))           # pages-a
+    ids.update(_river_flag(data, db, now, river, youth, secrets))          # pages-a (first: it reads the only flag)
+    ids.update(_responses_and_waves(data, db, now, made, river, youth))   # pages-b
+    secrets += [s for s in RIVER_SECRETS if s not in secrets]
     return {"accounts": made, "ids": ids, "secrets": secrets}
 
 
@@ -61,12 +66,8 @@ def people(sqlite_db, now):
 RIVER_WORDS = "i dont want to be here anymore, river-secret-words"
 
 
-def _river_flag(db, now, river, youth, secrets: list[str]) -> dict:
+def _river_flag(data, db, now, river, youth, secrets: list[str]) -> dict:
     """A river participant whose answer raised a flag (pages-a: participants and flags pages)."""
-    from tests.digest_data import Data, Person
-
-    data = Data(db, now)
-    data.orgs.update({"river": river, "youth": youth})
     [contact] = data.week(now - timedelta(days=1), [Person("river", text=RIVER_WORDS, label="negative", flag=True)])
     with db.read() as conn:
         from sqlalchemy import select
@@ -76,6 +77,29 @@ def _river_flag(db, now, river, youth, secrets: list[str]) -> dict:
         flag = conn.execute(select(m.Flag.id)).scalar_one()
     secrets += [RIVER_WORDS, address]
     return {"participant": contact, "flag": flag}
+
+
+# pages-b: answers, a wave, an archived digest and an export of river's, for the dashboard, responses, digests
+# and waves pages. RIVER_SECRETS are words no governance viewer or youth staff may ever see.
+RIVER_SECRETS = ("Jane Smith", "07700 900123", "i dont want to be here anymore", "the bins at the back smell")
+
+
+def _responses_and_waves(data, db, now, made, river, youth):
+    from analysis import responses as rs
+    from analysis.digest.staff import build_digest
+    from analysis.weeks import week_of
+
+    at = now - timedelta(hours=2)
+    first = len(data.answer_ids)
+    data.week(at, [Person("river", visit=4, text="my name is Jane Smith, call me on 07700 900123", label="neutral"),
+                   Person("river", visit=2, text="i dont want to be here anymore", label="negative", flag=True),
+                   Person("river", visit=3, text="the bins at the back smell", label="negative", quote_ok=True)])
+    river_answer = data.answer_ids[first]
+    staff_scope = Scope("staff", frozenset({river}), made["staff"].id, "staff")
+    job = rs.start_export(db, staff_scope, rs.ResponseFilter("pantry"), "csv", now)
+    archived = build_digest(db, *week_of(now, db.settings.default_timezone), None, now)
+    return {"wave_id": data.waves[at], "answer_id": river_answer, "job_id": job.id,
+            "week": archived.digest.week, "archive_scope": "partnership"}
 
 
 def sign_in_as(client, db, username, now):
