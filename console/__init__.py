@@ -21,11 +21,15 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     from console import admin, auth, home, security, signin_views
     from console import dashboard, digests, flags, participants, responses, waves
 
+    from analysis.digest.render import points
+
     ctx = ConsoleContext(store, settings, clock)
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")
     security.install(bp, ctx)
     auth.install(bp, ctx)
+    # A change in a rate reads as the digest writes it ("+3.2 points", "no change"): one rule for both.
+    bp.add_app_template_filter(lambda value: points({"value": value}), "change_points")
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
     for area in (home, signin_views, admin,
                  dashboard, participants, responses, flags, digests, waves):

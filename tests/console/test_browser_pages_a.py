@@ -112,7 +112,7 @@ def test_handle_a_flag_from_the_alert_link_to_closed(page, server, sqlite_db, pe
     page.get_by_role("link", name="All flags").click()
     page.wait_for_url("**/console/flags")
     listed = page.locator("#flag-queue tbody th a").all_inner_texts()
-    assert f"#{flag_id}" not in listed and listed == [f"#{people['ids']['flag']}"]   # only the fixture's river flag
+    assert f"#{flag_id}" not in listed and f"#{people['ids']['flag']}" in listed   # the fixture's open flags stay
     check_page(page, "flags-queue")
     page.get_by_label("Status").select_option("closed")
     page.get_by_role("button", name="Show").click()

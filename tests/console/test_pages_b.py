@@ -42,6 +42,31 @@ def test_dashboard_page_and_fragment_show_the_weeks_figures(app, sqlite_db, peop
     assert "not an ISO week" in bad and "Showing this week instead" in bad
 
 
+def test_a_change_in_response_rate_reads_in_points_as_the_digest_writes_it(app, sqlite_db, people, clock):
+    """River answers more in W47 than in W46: the change reads in percentage points, as the digest writes it."""
+    from datetime import timedelta
+
+    from analysis.digest.render import points
+    from analysis.weeks import week_bounds
+    from tests.digest_data import Data, Person
+
+    data = Data(sqlite_db, clock() - timedelta(days=60))
+    data.orgs["river"] = people["ids"]["river"]
+    for week, answered in ((46, 5), (47, 8)):
+        monday = week_bounds(2026, week, sqlite_db.settings.default_timezone)[0]
+        data.week(monday + timedelta(days=1, hours=10), [Person("river", responded=i < answered) for i in range(10)])
+    page = text(client_for(app, sqlite_db, "admin", clock).get("/console/dashboard?week=2026-W47"))
+    from analysis.dashboard import dashboard
+
+    board = dashboard(sqlite_db, OP, (2026, 47), clock())
+    changes = [r.response_rate_change.value for r in (board.partnership, *board.organisations)
+               if not r.response_rate_change.suppressed and r.response_rate_change.value is not None]
+    assert changes and all(-100 <= v <= 100 for v in changes)       # percentage points, by definition
+    for value in changes:
+        assert points({"value": value}) in page                      # e.g. "+31.8 points", as the digest says
+        assert f"{value * 100:+.0f} points" not in page              # the page once multiplied it by 100
+
+
 def test_responses_show_protected_charts_and_the_answers_words_to_their_staff(app, sqlite_db, people, clock):
     c = client_for(app, sqlite_db, "staff", clock)
     page = text(c.get(f"/console/responses?{Q}"))
