@@ -21,8 +21,10 @@ this week and the week before (all the tables, the open flags and the summary us
 trend weeks; theme counts of a survey's weeks are kept in `_THEMES` and reused only when the week's answers,
 read again at every call, are exactly those counted (new answers are counted onto a copy). No figure is cached:
 every call reads the database, so the page follows answers, labels, flags and messages as they arrive. The
-waves in progress are counted on a second connection meanwhile. Measured by benchmarks/dashboard.py on the
-million-answer data set: see the README (Benchmarks).
+build's independent blocks (participation, sentiment and answer counts, each survey's figures and themes) and
+the waves in progress run at the same time on pooled connections of their own (`_POOL`); each is bounded by
+the same cut-off, so the figures are the digest's whenever the data does not change during the call.
+Measured by benchmarks/dashboard.py on the million-answer data set: see the README (Benchmarks).
 """
 from __future__ import annotations
 
