@@ -21,8 +21,10 @@ this week and the week before (all the tables, the open flags and the summary us
 trend weeks; theme counts of a survey's weeks are kept in `_THEMES` and reused only when the week's answers,
 read again at every call, are exactly those counted (new answers are counted onto a copy). No figure is cached:
 every call reads the database, so the page follows answers, labels, flags and messages as they arrive. The
-waves in progress are counted on a second connection meanwhile. Measured by benchmarks/dashboard.py on the
-million-answer data set: see the README (Benchmarks).
+build's independent blocks (participation, sentiment and answer counts, each survey's figures and themes) and
+the waves in progress run at the same time on pooled connections of their own (`_POOL`); each is bounded by
+the same cut-off, so the figures are the digest's whenever the data does not change during the call.
+Measured by benchmarks/dashboard.py on the million-answer data set: see the README (Benchmarks).
 """
 from __future__ import annotations
 
@@ -46,7 +48,10 @@ WAVES_SHOWN = 10
 # Theme counts of the weeks already read, per process: a week's answers are still read at every call, and the
 # counts reused only when those answers are exactly the ones counted (see ThemeCache).
 _THEMES = ThemeCache()
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard")
+# The waves in progress and the light build's independent blocks (participation, sentiment, each survey's part)
+# run on connections of their own meanwhile: on PostgreSQL each in its own server process, on SQLite with the
+# GIL released while a statement runs.
+_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="dashboard")
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
     year, number = week or week_of(now, tz)
     # The waves in progress do not depend on the digest: counted meanwhile, on a connection of their own.
     waves = _POOL.submit(_waves, db, scope, week_bounds(year, number, tz)[0])
-    digest = build(db, options(db, year, number, None, now), now, light=True, theme_cache=_THEMES)
+    digest = build(db, options(db, year, number, None, now), now, light=True, theme_cache=_THEMES, pool=_POOL)
     with db.read() as conn:
         org_ids = dict(conn.execute(select(m.Organisation.code, m.Organisation.id)).all())
     everyone = scope.role in ("admin", "governance")

@@ -125,3 +125,22 @@ def test_background_checkpoints_copy_the_wal_back(tmp_path, background):
             checkpointer.close()
             assert not checkpointer.thread.is_alive()
         sql_engine.dispose()
+
+
+def test_free_text_answers_are_read_through_their_partial_index(db):
+    """free_text_answers() writes the partial index's terms with literal constants, so both databases can prove
+    that ix_answer_free_text_answered holds the rows asked for (the digest's and dashboard's sentiment and themes
+    read a fifth of a week's answers); a bound parameter in their place would silently lose the index."""
+    A = m.Answer.__table__
+    sql = str(select(A.c.id).where(m.free_text_answers()).compile(db.sql_engine))
+    assert "'text'" in sql and "'unparsed'" in sql
+    with db.sql_engine.connect() as conn:
+        if db.sql_engine.dialect.name == "sqlite":
+            # INDEXED BY fails ("no query solution") when the index cannot serve the query.
+            forced = sql.replace("FROM answer", "FROM answer INDEXED BY ix_answer_free_text_answered")
+            assert conn.exec_driver_sql(forced).all() == []
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
+            assert "ix_answer_free_text_answered" in plan, plan
+            conn.rollback()

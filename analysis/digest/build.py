@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -121,34 +122,41 @@ def _iso(t: datetime) -> str:
 
 
 def build(db: Store, opts: Options, now: datetime, *, light: bool = False,
-          theme_cache: ThemeCache | None = None) -> Digest:
+          theme_cache: ThemeCache | None = None, pool: Executor | None = None) -> Digest:
     """The digest value. `light` (the console's dashboard): only what the tables, the surveys' responses and
     themes, the open flags and the summary need, computed by the same functions so that those are exactly the
     digest's; the trend then has this week and the week before only, and there are no quotes. `theme_cache`
-    reuses the theme counts of a survey's week when its answers are exactly those counted before."""
+    reuses the theme counts of a survey's week when its answers are exactly those counted before. `pool`: the
+    independent blocks (participation, sentiment and answer counts, each survey's part) run meanwhile on
+    connections of their own (the same queries, so the same figures while the data does not change during the
+    call; every query is bounded by the cut-off)."""
     cutoff = opts.cutoff or now
     trend_weeks = 2 if light else TREND_WEEKS
     weeks = [previous_week(opts.year, opts.week, n) for n in range(max(trend_weeks, THEME_WEEKS_BACK + 1))]
     bounds = [week_bounds(y, w, opts.tz) for y, w in weeks]     # this week first
     weeks, trend_bounds = weeks[:trend_weeks], bounds[:trend_weeks]
     start, end = bounds[0]
+    no_org_bounds = [week_bounds(*previous_week(opts.year, opts.week, n), opts.tz) for n in range(trend_weeks, TREND_WEEKS)]
     with db.read() as conn:
+        run = _Runner(db, conn, pool)
         org_id, orgs = _organisations(conn, opts.org_code)
-        counts = _participation(conn, trend_bounds, cutoff, org_id)
-        sentiment = _sentiment(conn, trend_bounds, cutoff, org_id)
+        counts_ = run(_participation, trend_bounds, cutoff, org_id)
         # The full build has a "No organisation" row when such answers count in any of its trend weeks (an
         # invitation always has an organisation, through its enrolment): the light one asks the same.
-        no_org_before = bool(light and org_id is None and _sentiment(conn, [
-            week_bounds(*previous_week(opts.year, opts.week, n), opts.tz) for n in range(trend_weeks, TREND_WEEKS)],
-            cutoff, None, no_org_only=True))
-        answers = _answer_counts(conn, bounds[:1], cutoff, org_id)
+        sentiment_ = run(_sentiment_blocks, trend_bounds, bounds[:1], no_org_bounds if light and org_id is None
+                         else None, cutoff, org_id)
         surveys = _surveys(conn, end, bounds[1], cutoff, org_id)
+        parts_ = [(run(_survey_themes, db, sid, version_id, bounds, cutoff, org_id, theme_cache),
+                   run(_survey_figures, db, sid, version_id, bounds, cutoff, org_id)) for sid, _, version_id in surveys]
         open_flags = conn.execute(select(func.count()).select_from(F).where(
             F.c.created_at < cutoff, or_(F.c.closed_at.is_(None), F.c.closed_at >= cutoff),
             *([F.c.organisation_id == org_id] if org_id is not None else []))).scalar_one()
         contact_set = _contacts_cover(conn, [o for o in orgs if o != NO_ORG], cutoff, alert_channels(db.settings))
-        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id, quotes=not light,
-                              theme_cache=theme_cache) for sid, title, version_id in surveys]
+        counts = counts_.result()
+        sentiment, answers, no_org_before = sentiment_.result()
+        parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id, figures.result(),
+                              themes.result(), quotes=not light)
+                 for (sid, title, version_id), (themes, figures) in zip(surveys, parts_)]
 
     # ---- the table of organisations and the total, protected together ----------------------------------
     org_keys = [o for o in orgs if o != NO_ORG or no_org_before or _any(counts, sentiment, answers, NO_ORG)]
@@ -237,7 +245,36 @@ def _weakest(*figs: Figure) -> str:
     return SMALL_REASON if any(f.suppressed and f.reason == SMALL_REASON for f in figs) else DIFFERENCE
 
 
+class _Runner:
+    """Runs a query block on the build's connection now, or (with a pool) on a connection of its own meanwhile;
+    either way `.result()` gives its value."""
+
+    def __init__(self, db: Store, conn, pool: Executor | None) -> None:
+        self.db, self.conn, self.pool = db, conn, pool
+
+    def __call__(self, fn, *args, **kwargs):
+        if self.pool is None:
+            done: Future = Future()
+            done.set_result(fn(self.conn, *args, **kwargs))
+            return done
+        return self.pool.submit(_on_own_connection, self.db, fn, *args, **kwargs)
+
+
+def _on_own_connection(db: Store, fn, *args, **kwargs):
+    with db.read() as conn:
+        return fn(conn, *args, **kwargs)
+
+
 # ---- queries ----------------------------------------------------------------------------------------------
+def _sentiment_blocks(conn, trend_bounds, week, no_org_bounds, cutoff, org_id):
+    """Sentiment of the trend weeks, the week's answer counts, and whether answers of no organisation count in
+    the full build's older trend weeks (`no_org_bounds`; None: not asked)."""
+    sentiment = _sentiment(conn, trend_bounds, cutoff, org_id)
+    answers = _answer_counts(conn, week, cutoff, org_id)
+    no_org_before = bool(no_org_bounds and _sentiment(conn, no_org_bounds, cutoff, None, no_org_only=True))
+    return sentiment, answers, no_org_before
+
+
 def _organisations(conn, org_code):
     q = select(O.c.id, O.c.name, O.c.code).order_by(O.c.name, O.c.id)
     if org_code is not None:
@@ -347,10 +384,9 @@ def _surveys(conn, end, prev, cutoff, org_id):
     return [tuple(r) for r in conn.execute(q)]
 
 
-def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id, quotes: bool = True,
-                 theme_cache: ThemeCache | None = None) -> SurveyPart:
-    """One survey's part. A prompt's {org} reads as the organisation's name in its own digest, "us" in the
-    partnership's (each organisation asked about itself)."""
+def _survey_figures(conn, db, survey_id, version_id, bounds, cutoff, org_id):
+    """One survey's people who answered this week and its scores. A prompt's {org} reads as the organisation's
+    name in its own digest, "us" in the partnership's (each organisation asked about itself)."""
     definition: SurveyDefinition = db.survey_version(conn, version_id)
     org_name = conn.execute(select(O.c.name).where(O.c.id == org_id)).scalar() if org_id is not None else None
     lang = definition.languages[0]
@@ -376,8 +412,23 @@ def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id,
         if q.type not in ("scale", "nps") or q.key not in by_q:
             continue
         scores.append(_score(q, lang, by_q[q.key].get(0), by_q[q.key].get(1), org_name))
-    themes, rising, falling = _themes(conn, survey_id, bounds, cutoff, org_filter, lang,
-                                      theme_cache and theme_cache.scoped((survey_id, org_id, lang)))
+    return responses, scores
+
+
+def _survey_themes(conn, db, survey_id, version_id, bounds, cutoff, org_id, theme_cache: ThemeCache | None = None):
+    lang = db.survey_version(conn, version_id).languages[0]
+    org_filter = [A.c.organisation_id == org_id] if org_id is not None else []
+    return _themes(conn, survey_id, bounds, cutoff, org_filter, lang,
+                   theme_cache and theme_cache.scoped((survey_id, org_id, lang)))
+
+
+def _survey_part(conn, db, survey_id, title, version_id, bounds, cutoff, org_id, figures, themes,
+                 quotes: bool = True) -> SurveyPart:
+    """One survey's part, from its figures and themes (`_survey_figures`, `_survey_themes`)."""
+    responses, scores = figures
+    themes, rising, falling = themes
+    lang = db.survey_version(conn, version_id).languages[0]
+    org_filter = [A.c.organisation_id == org_id] if org_id is not None else []
     # Fewer than 5 people answering in the digest's scope: a quote could point to one of them.
     chosen = (_quotes(conn, survey_id, bounds[0], cutoff, org_filter, lang, themes)
               if quotes and responses >= SMALL else [])
