@@ -29,7 +29,7 @@ def no_contact_text(one_organisation: bool) -> str:
     who = ("No safeguarding contact is set for this organisation, or none that alerts can reach" if one_organisation
            else "Not every organisation has a safeguarding contact that alerts can reach")
     return (f"{who}, so a safeguarding flag raised there alerts nobody: staff must check for flags themselves "
-            "with the command chorus flags list (add a contact with chorus flags contacts add; email alerts need "
+            "on the Flags page of the staff console, or with the command chorus flags list (add a contact with chorus flags contacts add; email alerts need "
             "SMTP_HOST, Telegram ones the bot token).")
 
 

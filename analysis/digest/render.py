@@ -476,8 +476,8 @@ def _survey(s: dict) -> SurveyView:
 
 
 def _flags(d: dict) -> tuple[str, str, str | None, str]:
-    """What is true now: flags are read with `chorus flags show ID`, or in the console at the link (given when
-    the installation has a public address); an open flag is one no person has closed yet; without a safeguarding contact a flag alerts nobody."""
+    """What is true now: flags are read on the console's Flags page (linked when the installation has a public
+    address) or with `chorus flags list` / `show ID`; an open flag is one no person has closed yet; without a safeguarding contact a flag alerts nobody."""
     sg = d.get("safeguarding") or {}
     f = sg.get("open_flags")
     value = count(f)
@@ -485,9 +485,10 @@ def _flags(d: dict) -> tuple[str, str, str | None, str]:
     if number(f) == 0:
         text = "No safeguarding flags are open."
     else:
-        text = (f"Open safeguarding flags (not yet closed by a person who read them): {value}. Staff list them "
-                "with the command chorus flags list and read each with chorus flags show followed by its number"
-                + (" (or in the staff console at the link below)" if link else "") + "; what people wrote is never included in this digest.")
+        text = (f"Open safeguarding flags (not yet closed by a person who read them): {value}. Staff read them "
+                + ("on the Flags page of the staff console (the link below)" if link else
+                   "on the Flags page of the staff console") + ", or with the commands chorus flags list and chorus "
+                "flags show followed by a flag's number; what people wrote is never included in this digest.")
     contact = "" if sg.get("contact_set", True) else no_contact_text(bool(d.get("organisation")))
     return value, text, link, contact
 
