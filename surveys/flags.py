@@ -334,8 +334,15 @@ def _text(value: str | None, what: str, limit: int) -> str:
     return value
 
 
+def _actor(scope: Scope, doing: str) -> None:
+    """Every entry in a flag's history names the person who made it (the console's user; `--by` on the CLI)."""
+    if not (scope.actor or "").strip():
+        raise FlagError(f"say who is {doing} (--by NAME)")
+
+
 def assign_flag(db: Store, scope: Scope, flag_id: int, assignee: str, now: datetime) -> FlagDetail:
     """Give a flag to a person (by name, as the console lists users). Kept in its history."""
+    _actor(scope, "assigning the flag")
     assignee = _text(assignee, "who it is assigned to", 100)
     with db.session() as s:
         flag = _covered_flag(s, scope, flag_id)
@@ -347,6 +354,7 @@ def assign_flag(db: Store, scope: Scope, flag_id: int, assignee: str, now: datet
 
 def add_flag_note(db: Store, scope: Scope, flag_id: int, note: str, now: datetime) -> FlagDetail:
     """Add a note to a flag's history (what was tried, who was called), open or closed."""
+    _actor(scope, "writing the note")
     note = _text(note, "what the note is (a note must not be empty)", 5000)
     with db.session() as s:
         _covered_flag(s, scope, flag_id)

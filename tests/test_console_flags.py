@@ -83,6 +83,9 @@ def test_the_command_line_assigns_notes_and_shows_the_history(db, now, data, mon
     monkeypatch.setattr(cli.flags, "_now", lambda: now)
     run = CliRunner().invoke
     assert "assigned to Sam" in run(main, ["flags", "assign", str(flag_id), "--to", "Sam", "--by", "Kim"]).output
+    for verb, extra in (("note", ["--note", "Called"]), ("assign", ["--to", "Sam"]), ("close", ["--note", "Done"])):
+        nameless = run(main, ["flags", verb, str(flag_id), "--by", "  ", *extra])     # the rule is the operation's
+        assert nameless.exit_code == 1 and "(--by NAME)" in nameless.output and "Traceback" not in nameless.output
     assert "2 entries" in run(main, ["flags", "note", str(flag_id), "--by", "Kim", "--note", "Called"]).output
     listed = run(main, ["flags", "list"]).output
     assert "assigned to Sam" in listed and WORDS not in listed
