@@ -28,7 +28,7 @@ class QueueForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    assignee = StringField("Assign to", validators=[Length(max=100)], description="A person's name")
+    assignee = StringField("Assign to", validators=[Length(max=100)], description="A person's name: pick one who may read this flag, or type another")
 
 
 class NoteForm(FlaskForm):

@@ -18,7 +18,7 @@ reader), `chorus run` and `chorus flags ...` say so (`contact_warning`), and so 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 from datetime import datetime, timezone
 
@@ -250,6 +250,7 @@ class FlagDetail:
     assignee: str | None
     history: list[FlagEventView]      # oldest first
     reach: PersonReach | None         # None when erased or the scope may not see contact details
+    handlers: list[str] = field(default_factory=list)   # who may read it: the console's names to assign it to
 
 
 def _flag_scope(scope: Scope) -> None:
@@ -321,8 +322,21 @@ def flag_detail(db: Store, scope: Scope, flag_id: int, viewed_at: datetime | Non
             if c is not None:
                 reach = PersonReach(db.pseudonym(c.id), c.channel, c.address, c.language, c.opted_out_at is not None,
                                     c.unreachable_at is not None)
+        handlers = _handlers(s, org_id)
     assignee = next((e.assignee for e in reversed(history) if e.kind == "assigned"), None)
-    return FlagDetail(show_flag(db, flag_id), org_id, assignee, history, reach)
+    return FlagDetail(show_flag(db, flag_id), org_id, assignee, history, reach, handlers)
+
+
+def _handlers(s, org_id: int | None) -> list[str]:
+    """The display names of the console users who may read a flag of this organisation and are not disabled:
+    backbone admins, and the organisation's own staff and safeguarding leads (offered when assigning)."""
+    U, UO = m.StaffUser, m.StaffUserOrganisation
+    covers = U.role == "admin"
+    if org_id is not None:
+        covers = covers | (U.role.in_(("staff", "safeguarding"))
+                           & U.id.in_(select(UO.user_id).where(UO.organisation_id == org_id)))
+    return sorted(set(s.execute(select(U.display_name).where(covers, U.disabled_at.is_(None))).scalars()),
+                  key=str.casefold)
 
 
 def _text(value: str | None, what: str, limit: int) -> str:

@@ -51,6 +51,22 @@ def test_detail_gives_the_words_and_the_way_to_reach_the_person_only_to_the_orga
         fl.flag_detail(db, lead, 999)
 
 
+def test_a_flag_offers_the_people_who_may_read_it_to_assign_it_to(db, now, data):
+    from surveys import accounts
+
+    flag_id = _flag_id(db)
+    op = Scope.operator()
+    for username, name, role, orgs in (("ann", "Ann Admin", "admin", []), ("pia", "Pia Pantry", "staff", ["PANTRY"]),
+                                       ("lee", "Lee Lead", "safeguarding", ["PANTRY"]),
+                                       ("hal", "Hal Housing", "safeguarding", ["HOUSING"]),
+                                       ("gov", "Gil Governance", "governance", []),
+                                       ("old", "Olga Gone", "safeguarding", ["PANTRY"])):
+        accounts.add_user(db, op, username, name, role, orgs, now)
+    accounts.set_disabled(db, op, "old", True, now)
+    names = fl.flag_detail(db, staff(data, "PANTRY", "safeguarding"), flag_id).handlers
+    assert names == ["Ann Admin", "Lee Lead", "Pia Pantry"]     # not another organisation's, governance or disabled
+
+
 def test_assign_note_and_close_keep_the_history(db, now, data):
     flag_id = _flag_id(db)
     lead = staff(data, "PANTRY", "safeguarding")
