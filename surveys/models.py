@@ -141,6 +141,9 @@ class Survey(Base):
     title: Mapped[str] = mapped_column(String(200))
     current_version_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
+    # Whose survey it is: an organisation's (its staff edit it in the console) or, when NULL, the
+    # partnership's (backbone admins only). Files loaded with `chorus surveys load` are the partnership's.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
 
 
 class SurveyVersion(Base):
@@ -155,6 +158,22 @@ class SurveyVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     definition: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+    published_by: Mapped[str | None] = mapped_column(String(100))   # the console user; NULL from a file
+
+
+class SurveyDraft(Base):
+    """A survey being written in the console: the YAML exactly as its author left it (valid or not, so no work
+    is lost). A draft never reaches participants; publishing it makes a SurveyVersion and removes the draft.
+    `base_number` is the version it was started from (None for a new survey), to warn when another was
+    published meanwhile."""
+
+    __tablename__ = "survey_draft"
+    survey_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    base_number: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
 
 
 class Conversation(Base):
