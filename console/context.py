@@ -14,6 +14,9 @@ class ConsoleContext:
     store: Store
     settings: Settings
     clock: Callable[[], datetime]
+    # What checking a survey asks other rooms (lexicon languages, SMS cost): surveys.checks.SurveyChecks, built
+    # by the composition root (config.wiring.survey_checks) on first use; None where nothing wired it.
+    survey_checks: Callable[[], object] | None = None
 
     @property
     def https(self) -> bool:

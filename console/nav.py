@@ -21,6 +21,7 @@ NAV: list[NavItem] = [
     NavItem("Responses", "console.responses", ("admin", "staff", "governance")),
     NavItem("Flags", "console.flags", ("admin", "staff", "safeguarding")),
     NavItem("Digests", "console.digests"),
+    NavItem("Surveys", "console.designs", ("admin", "staff")),
     NavItem("Waves", "console.waves", ("admin", "staff")),
     NavItem("Users", "console.users", ("admin",)),
     NavItem("Audit log", "console.audit", ("admin",)),

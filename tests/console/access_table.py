@@ -125,10 +125,28 @@ ACCESS: dict[tuple[str, str], dict] = {
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
+# surveys: the designer (surveys of river's; staff of other organisations get 403 from the operation)
+DESIGNERS = dict(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN, other_org_staff=OK)
+ACCESS.update({
+    ("GET", "/console/surveys"): per(**DESIGNERS),
+    ("POST", "/console/surveys/new"): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED, "other_org_staff": ALLOWED}),
+    ("POST", "/console/surveys/import"): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED,
+                                                "other_org_staff": ALLOWED}),
+    **{("GET", rule): per(**{**DESIGNERS, "other_org_staff": FORBIDDEN}) for rule in (
+        "/console/surveys/<survey_id>", "/console/surveys/<survey_id>/discard", "/console/surveys/<survey_id>/versions",
+        "/console/surveys/<survey_id>/versions/<int:number>.yaml")},
+    ("GET", "/console/surveys/<survey_id>/diff"): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED,
+                                                          "other_org_staff": FORBIDDEN}),
+    **{("POST", rule): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED, "other_org_staff": FORBIDDEN}) for rule in (
+        "/console/surveys/<survey_id>/check", "/console/surveys/<survey_id>/draft", "/console/surveys/<survey_id>/publish",
+        "/console/surveys/<survey_id>/discard", "/console/surveys/<survey_id>/duplicate")},
+})
+
 URL_VALUES = {
     "user_id": "user_id",
     "contact_id": "participant",     # pages-a
     "flag_id": "flag",               # pages-a
     # pages-b
     "answer_id": "answer_id", "job_id": "job_id", "wave_id": "wave_id", "week": "week", "archive_scope": "archive_scope",
+    "survey_id": "survey_id", "number": "number",       # surveys
 }

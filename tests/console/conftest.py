@@ -57,6 +57,7 @@ def people(sqlite_db, now):
     secrets: list[str] = []
     ids.update(_river_flag(data, db, now, river, youth, secrets))          # pages-a (first: it reads the only flag)
     ids.update(_responses_and_waves(data, db, now, made, river, youth))   # pages-b
+    ids.update(_river_survey(db, now, made, river))                         # surveys (the designer)
     secrets += [s for s in RIVER_SECRETS if s not in secrets]
     return {"accounts": made, "ids": ids, "secrets": secrets}
 
@@ -77,6 +78,19 @@ def _river_flag(data, db, now, river, youth, secrets: list[str]) -> dict:
         flag = conn.execute(select(m.Flag.id)).scalar_one()
     secrets += [RIVER_WORDS, address]
     return {"participant": contact, "flag": flag}
+
+
+def _river_survey(db, now, made, river) -> dict:
+    """A survey of river's, published once, with a draft of a second version (the designer's pages)."""
+    from config.wiring import survey_checks
+    from surveys import designer
+
+    staff_scope = Scope("staff", frozenset({river}), made["staff"].id, "Staff")
+    design = designer.new_design(db, staff_scope, "river-visit", "After your visit", now)
+    designer.publish(db, staff_scope, "river-visit", now, survey_checks(db.settings))
+    designer.save_draft(db, staff_scope, "river-visit", design.yaml_text.replace("How was", "How is"), now,
+                        survey_checks(db.settings))
+    return {"survey_id": "river-visit", "number": 1}
 
 
 # pages-b: answers, a wave, an archived digest and an export of river's, for the dashboard, responses, digests
