@@ -12,6 +12,7 @@ from console.context import ConsoleContext
 from console.dashboard import sentence
 from console.forms import ActionForm
 from surveys import designer as ds
+from surveys import survey_form as sf
 from surveys.admin import list_organisations
 
 MAX_UPLOAD = ds.MAX_YAML * 4        # bytes: UTF-8 text of MAX_YAML characters at most
@@ -29,15 +30,31 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         return ([("", "The partnership (backbone admins edit it)")] if g.scope.role == "admin" else []) + \
             [(o.code, f"{o.name} ({o.code})") for o in orgs]
 
-    def design_page(survey_id: str, text: str | None = None, checked=None, status: int = 200):
+    def form_fields(text: str, checked) -> dict[str, str] | None:
+        """The form's fields for the YAML: from the checked survey; from the YAML as it reads when it has problems
+        (best effort); None when it does not read as a survey at all."""
+        if checked.survey is not None:
+            return sf.to_fields(checked.survey.to_dict())
+        import yaml
+        try:
+            return sf.to_fields(yaml.safe_load(text))
+        except Exception:        # any shape the YAML may have: the form then says to fix the YAML first
+            return None
+
+    def design_page(survey_id: str, text: str | None = None, checked=None, status: int = 200, fields=None):
         design = ds.open_design(ctx.store, g.scope, survey_id)
         text = design.yaml_text if text is None else text
         checked = checked or ds.check_design(design, text, checks())
+        fields = fields if fields is not None else form_fields(text, checked)
+        field_errors: dict[str, list[str]] = {}
+        for path, reason in checked.problems:
+            field_errors.setdefault(sf.field_for(path, reason), []).append(reason)
         upcoming = ds.next_occurrences(checked.survey, ctx.settings.default_timezone, ctx.clock()) \
             if checked.survey is not None else []
         return render_template("console/design.html", title=f"Survey {survey_id}", d=design, text=text, checked=checked,
                                upcoming=upcoming, form=ActionForm(), owners=owners(),
-                               config_timezone=ctx.settings.default_timezone), status
+                               config_timezone=ctx.settings.default_timezone, fields=fields or {},
+                               lay=sf.layout(fields or {}), has_form=fields is not None, field_errors=field_errors), status
 
     @bp.get("/console/surveys")
     @requires("admin", "staff")
@@ -126,6 +143,26 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         flash("Draft saved." + ("" if checked.ok else f" It has {len(checked.problems)} problem(s) to fix before "
                                                        "it can be published."), "success" if checked.ok else "error")
         return redirect(url_for("console.design", survey_id=survey_id))
+
+    @bp.post("/console/surveys/<survey_id>/form")
+    @requires("admin", "staff")
+    def save_design_form(survey_id: str):
+        """The form, saved as the draft's YAML (kept even with problems, which then sit next to their fields)."""
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        fields = {k: v[:ds.MAX_YAML] for k, v in request.form.items() if k != "csrf_token"}
+        text = ds.survey_yaml(sf.from_fields(fields, survey_id))
+        try:
+            checked = ds.save_draft(ctx.store, g.scope, survey_id, text, ctx.clock(), checks())
+        except ds.DesignError as exc:
+            flash(sentence(exc), "error")
+            return redirect(url_for("console.design", survey_id=survey_id))
+        if checked.ok:
+            flash("Draft saved from the form.", "success")
+            return redirect(url_for("console.design", survey_id=survey_id))
+        flash(f"Draft saved from the form. It has {len(checked.problems)} problem(s) to fix before it can be "
+              "published: each is next to its field.", "error")
+        return design_page(survey_id, text, checked, fields=fields)
 
     @bp.post("/console/surveys/<survey_id>/publish")
     @requires("admin", "staff")

@@ -119,6 +119,8 @@ def from_fields(fields: dict[str, str], survey_id: str) -> dict:
     questions = []
     for i in _indexes(fields, r"q(\d+)\."):
         p = f"q{i}."
+        if not any(v.strip() for k, v in fields.items() if k.startswith(p) and not k.endswith(".type")):
+            continue                      # the form's empty question row (for adding one)
         q: dict = {"key": get(p + "key"), "type": get(p + "type")}
         if get(p + "optional").lower() in ("yes", "true", "on", "1"):
             q["optional"] = True
@@ -178,3 +180,17 @@ def field_for(path: str, reason: str = "") -> str:
     if re.fullmatch(r"q\d+\.(c|r)\d+", out):
         return out + (".key" if ".c" in out else ".goto")
     return out
+
+
+def layout(fields: dict[str, str]) -> dict:
+    """What the form shows: the languages, and per question the indexes of its choices and rules, each with one
+    empty row more (to add one without script), and one empty question more."""
+    langs = _list(fields.get("languages", "")) or ["en"]
+    qs = _indexes(fields, r"q(\d+)\.")
+    out = []
+    for i in qs + [max(qs, default=-1) + 1]:
+        cs = _indexes(fields, rf"q{i}\.c(\d+)\.")
+        rs = _indexes(fields, rf"q{i}\.r(\d+)\.")
+        out.append({"i": i, "choices": cs + [max(cs, default=-1) + 1], "rules": rs + [max(rs, default=-1) + 1],
+                    "new": i not in qs})
+    return {"languages": langs, "questions": out}
