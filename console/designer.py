@@ -41,14 +41,18 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         except Exception:        # any shape the YAML may have: the form then says to fix the YAML first
             return None
 
+    def errors_by_field(checked) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for path, reason in checked.problems:
+            out.setdefault(sf.field_for(path, reason), []).append(reason)
+        return out
+
     def design_page(survey_id: str, text: str | None = None, checked=None, status: int = 200, fields=None):
         design = ds.open_design(ctx.store, g.scope, survey_id)
         text = design.yaml_text if text is None else text
         checked = checked or ds.check_design(design, text, checks())
         fields = fields if fields is not None else form_fields(text, checked)
-        field_errors: dict[str, list[str]] = {}
-        for path, reason in checked.problems:
-            field_errors.setdefault(sf.field_for(path, reason), []).append(reason)
+        field_errors = errors_by_field(checked)
         upcoming = ds.next_occurrences(checked.survey, ctx.settings.default_timezone, ctx.clock()) \
             if checked.survey is not None else []
         return render_template("console/design.html", title=f"Survey {survey_id}", d=design, text=text, checked=checked,
@@ -126,8 +130,30 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             design = ds.open_design(ctx.store, g.scope, survey_id)
         except ds.DesignError:
             abort(404)
-        checked = ds.check_design(design, request.form.get("yaml", ""), checks())
-        return render_template("console/_design_check.html", d=design, checked=checked)
+        text = request.form.get("yaml", "")
+        checked = ds.check_design(design, text, checks())
+        fields = form_fields(text, checked)
+        # the check, and the form following the YAML (swapped in beside it, out of band)
+        return render_template("console/_design_check.html", d=design, checked=checked) + (render_template(
+            "console/_design_form_wrap.html", d=design, fields=fields or {}, lay=sf.layout(fields or {}),
+            has_form=fields is not None, field_errors=errors_by_field(checked), form=ActionForm(), oob=True)
+            if design.editable else "")
+
+    @bp.post("/console/surveys/<survey_id>/form-yaml")
+    @requires("admin", "staff")
+    def form_to_yaml(survey_id: str):
+        """The form as you change it (htmx): its YAML for the editor, and the check beside it; nothing is saved."""
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            design = ds.open_design(ctx.store, g.scope, survey_id)
+        except ds.DesignError:
+            abort(404)
+        fields = {k: v[:ds.MAX_YAML] for k, v in request.form.items() if k != "csrf_token"}
+        text = ds.survey_yaml(sf.from_fields(fields, survey_id))
+        checked = ds.check_design(design, text, checks())
+        return render_template("console/_design_yaml.html", d=design, text=text) + \
+            render_template("console/_design_check.html", d=design, checked=checked, oob=True)
 
     @bp.post("/console/surveys/<survey_id>/draft")
     @requires("admin", "staff")

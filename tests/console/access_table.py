@@ -138,7 +138,7 @@ ACCESS.update({
     ("GET", "/console/surveys/<survey_id>/diff"): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED,
                                                           "other_org_staff": FORBIDDEN}),
     **{("POST", rule): per(**{**DESIGNERS, "admin": ALLOWED, "staff": ALLOWED, "other_org_staff": FORBIDDEN}) for rule in (
-        "/console/surveys/<survey_id>/check", "/console/surveys/<survey_id>/draft", "/console/surveys/<survey_id>/form", "/console/surveys/<survey_id>/publish",
+        "/console/surveys/<survey_id>/check", "/console/surveys/<survey_id>/draft", "/console/surveys/<survey_id>/form", "/console/surveys/<survey_id>/form-yaml", "/console/surveys/<survey_id>/publish",
         "/console/surveys/<survey_id>/discard", "/console/surveys/<survey_id>/duplicate")},
 })
 

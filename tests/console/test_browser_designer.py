@@ -3,7 +3,10 @@ form with two languages and a branch, see the YAML follow, break it and see the 
 the YAML editor and see the form follow, then publish it and compare the versions. axe checks every page."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from surveys.loader import load_survey_text
 from tests.console.test_browser import browser, check_page, page, server, sign_in  # noqa: F401 (fixtures)
@@ -40,6 +43,10 @@ def test_build_a_survey_with_a_branch_in_two_languages_then_publish(page, server
     page.get_by_label("Rule 1 goes to (q0)").fill("why")
     page.get_by_label("Rule 2: when the answer (q0)").select_option("")
     page.get_by_label("Rule 2 goes to (q0)").fill("end")
+    page.get_by_label("Title", exact=True).click()          # leaving the field: its change reaches the YAML
+    expect(page.get_by_label("YAML (river-check.yaml)")).to_have_value(re.compile(r"lte: 2\s+goto: why"))
+    expect(page.locator("#design-check")).to_contain_text("No problems: 2 questions in en, es.")
+    assert _draft_has(page, server, "lte") is False                 # followed live, not saved yet
     page.get_by_role("button", name="Save the form as the draft").click()
     page.wait_for_url("**/console/surveys/river-check")
     assert "Draft saved from the form." in page.content()
@@ -53,12 +60,24 @@ def test_build_a_survey_with_a_branch_in_two_languages_then_publish(page, server
     editor.fill(text.replace("goto: why", "goto: wyh"))
     page.locator("#design-check").get_by_text("no question 'wyh'").wait_for()
     assert "did you mean 'why'?" in page.locator("#design-check").inner_text()
+    assert page.locator("#f-q0\\.r0\\.goto-error").inner_text().startswith("no question 'wyh'")  # and at its field
     editor.fill(text.replace("Gracias.", "Muchas gracias."))                     # fix it, change a text ...
+    expect(page.locator("#f-outro\\.es")).to_have_value("Muchas gracias.")    # ... and the form follows as you type
     page.get_by_role("button", name="Save draft").click()
-    assert page.locator("#f-outro\\.es").input_value() == "Muchas gracias."      # ... and the form follows
+    assert page.locator("#f-outro\\.es").input_value() == "Muchas gracias."
     check_page(page, "designer-draft")
 
     page.get_by_role("button", name="Save and publish").click()
     page.wait_for_url("**/console/surveys/river-check/versions")
     assert "Published river-check as version 1" in page.content()
     check_page(page, "designer-versions")
+
+
+def _draft_has(page, server, words: str) -> bool:  # noqa: F811
+    """Whether the saved draft (a fresh page load, the same signed-in browser) holds `words` in its YAML."""
+    other = page.context.new_page()
+    try:
+        other.goto(server + "/console/surveys/river-check")
+        return words in other.get_by_label("YAML (river-check.yaml)").input_value()
+    finally:
+        other.close()
