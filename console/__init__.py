@@ -17,13 +17,14 @@ from console.context import ConsoleContext, Settings  # (the package itself impo
 from surveys.store import Store
 
 
-def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime]) -> Blueprint:
+def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime],
+                   send_estimates: object | None = None) -> Blueprint:
     from console import admin, auth, home, security, signin_views
     from console import dashboard, digests, flags, participants, responses, waves
 
     from analysis.digest.render import points
 
-    ctx = ConsoleContext(store, settings, clock)
+    ctx = ConsoleContext(store, settings, clock, send_estimates)
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")
     security.install(bp, ctx)

@@ -14,6 +14,9 @@ class ConsoleContext:
     store: Store
     settings: Settings
     clock: Callable[[], datetime]
+    # What the send preview asks the channels (surveys.wave_preview.SendEstimates), built by config.wiring;
+    # None: the preview shows counts but no segments, costs or times.
+    send_estimates: object | None = None
 
     @property
     def https(self) -> bool:
