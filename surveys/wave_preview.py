@@ -21,8 +21,8 @@ from surveys import models as m
 from surveys.engine import OutgoingMessage
 from surveys.scope import Forbidden, Scope
 from surveys.store import Store
-from surveys.waves import (LEFT_OUT, Hold, WaveAudience, WaveError, WaveResult, _acts_on, _wave_scope, audience,
-                           create_wave, survey_organisations)
+from surveys.waves import (Hold, WaveAudience, WaveError, WaveResult, _acts_on, _wave_scope, audience,
+                           create_wave, in_reason_order, survey_organisations)
 
 S, O = m.Survey.__table__, m.Organisation.__table__
 # A preview may be acted on for this long: after that the button asks for a fresh one rather than send
@@ -146,7 +146,7 @@ def preview_wave(db: Store, scope: Scope, survey_id: str, at: datetime, now: dat
     start = max(at, now)
     seen = [r for r in found.reached if scope.covers(r.organisation_id)]
     by_org = Counter(names[r.organisation_id] for r in seen)
-    left_by_org = {names[o]: _ordered(c) for o, c in sorted(found.skipped_by_org.items(), key=lambda i: names[i[0]])
+    left_by_org = {names[o]: in_reason_order(c) for o, c in sorted(found.skipped_by_org.items(), key=lambda i: names[i[0]])
                    if scope.covers(o)}
     held = Counter((r.not_before, r.timezone) for r in found.reached if r.not_before > start)
     holds = [Hold(n, until, tz) for (until, tz), n in sorted(held.items(), key=lambda h: (h[0][0], -h[1], h[0][1]))]
@@ -157,7 +157,7 @@ def preview_wave(db: Store, scope: Scope, survey_id: str, at: datetime, now: dat
         survey_id=survey_id, survey_title=survey.title, version=version_id, at=at, now=now,
         reached=len(found.reached), by_channel=dict(sorted(by_channel.items())),
         by_organisation=dict(sorted(by_org.items())), other_organisations=len(found.reached) - len(seen),
-        left_out=_ordered(found.skipped), left_out_by_organisation=left_by_org, holds=holds,
+        left_out=in_reason_order(found.skipped), left_out_by_organisation=left_by_org, holds=holds,
         estimated=estimates is not None,
         unconfigured={c: n for c, n in sorted(by_channel.items()) if c not in configured},
         can_send=acts and at <= now,
@@ -168,11 +168,6 @@ def preview_wave(db: Store, scope: Scope, survey_id: str, at: datetime, now: dat
     if estimates is None:
         return preview
     return _estimate(db, preview, found, survey, version_id, start, estimates)
-
-
-def _ordered(counts: Counter) -> dict[str, int]:
-    return {reason: counts[reason] for reason in LEFT_OUT if counts.get(reason)} | \
-        {reason: n for reason, n in counts.items() if reason not in LEFT_OUT}
 
 
 def first_send(db: Store, survey, version_id: int, language: str, org_name: str, consent_pending: bool,
@@ -261,7 +256,7 @@ def send_previewed_wave(db: Store, scope: Scope, survey_id: str, at: datetime, n
                         "before sending")
 
     def same(found: WaveAudience) -> str | None:
-        if fingerprint(len(found.reached), _ordered(found.skipped)) == expect:
+        if fingerprint(len(found.reached), in_reason_order(found.skipped)) == expect:
             return None
         return (f"the audience changed since the preview: it now reaches {len(found.reached)} "
                 f"(the preview said {expect.split(';')[0]}); nothing was sent, check the new preview")

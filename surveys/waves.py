@@ -113,6 +113,12 @@ LEFT_OUT = {
 }
 
 
+def in_reason_order(counts: dict) -> dict[str, int]:
+    """Counts of `skipped` in LEFT_OUT's order (a stored JSON object keeps no order), unknown reasons last."""
+    return {reason: counts[reason] for reason in LEFT_OUT if counts.get(reason)} | \
+        {reason: n for reason, n in counts.items() if reason not in LEFT_OUT}
+
+
 def left_out_label(reason: str) -> str:
     """The words a wave page, the preview and the CLI use for a reason in `skipped`."""
     return LEFT_OUT.get(reason, reason)
@@ -346,7 +352,7 @@ def show_wave(db: Store, wave_id: int, now: datetime) -> WaveDetail:
     if w is None:
         raise WaveError(f"no wave {wave_id}")
     summary = WaveSummary(w.id, w.survey_id, w.scheduled_for, w.kind, w.status, wave_counts(db, wave_id))
-    return WaveDetail(summary, w.created_at, dict(w.skipped or {}), wave_holds(db, wave_id, now),
+    return WaveDetail(summary, w.created_at, in_reason_order(w.skipped or {}), wave_holds(db, wave_id, now),
                       wave_failures(db, wave_id))
 
 
