@@ -21,7 +21,7 @@ from surveys import models as m
 from surveys.engine import OutgoingMessage
 from surveys.scope import Forbidden, Scope
 from surveys.store import Store
-from surveys.waves import (Hold, WaveAudience, WaveError, WaveResult, _acts_on, _wave_scope, audience,
+from surveys.waves import (Hold, WaveAudience, WaveError, WaveResult, acts_on, require_waves_role, audience,
                            create_wave, in_reason_order, survey_organisations)
 
 S, O = m.Survey.__table__, m.Organisation.__table__
@@ -125,7 +125,7 @@ def _survey(db: Store, survey_id: str):
 def _may_preview(scope: Scope, survey_id: str, orgs: frozenset[int]) -> None:
     """Admin: any survey; staff: a survey that may reach one of their organisations (as they see the waves
     that invited someone of theirs); safeguarding leads and governance: none."""
-    _wave_scope(scope)
+    require_waves_role(scope)
     if not (scope.all_organisations or any(scope.covers(o) for o in orgs)):
         raise Forbidden(f"survey {survey_id!r} does not reach your organisations")
 
@@ -152,7 +152,7 @@ def preview_wave(db: Store, scope: Scope, survey_id: str, at: datetime, now: dat
     holds = [Hold(n, until, tz) for (until, tz), n in sorted(held.items(), key=lambda h: (h[0][0], -h[1], h[0][1]))]
     configured = db.settings.configured_channels
     by_channel = Counter(r.channel for r in found.reached)
-    acts = _acts_on(scope, orgs)
+    acts = acts_on(scope, orgs)
     preview = WavePreview(
         survey_id=survey_id, survey_title=survey.title, version=version_id, at=at, now=now,
         reached=len(found.reached), by_channel=dict(sorted(by_channel.items())),
@@ -245,9 +245,9 @@ def send_previewed_wave(db: Store, scope: Scope, survey_id: str, at: datetime, n
     when the scope may send it, the preview is at most FRESH_FOR old, and the audience is still what the
     preview counted (checked inside the transaction that makes it). Otherwise WaveError says what changed,
     and nothing is made. `expect` is the preview's `fingerprint`."""
-    _wave_scope(scope)
+    require_waves_role(scope)
     orgs = survey_organisations(db, survey_id)
-    if not _acts_on(scope, orgs):
+    if not acts_on(scope, orgs):
         raise Forbidden(f"survey {survey_id!r} reaches other organisations too: a backbone admin sends it")
     if at > now:
         raise WaveError("a wave at a later time is made by the clock from the survey's schedule")

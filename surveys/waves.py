@@ -449,7 +449,7 @@ def send_now(db: Store, survey_id: str, now: datetime) -> WaveResult:
 # Admin and the staff of a wave's organisations act on it; a wave that reaches several organisations is acted
 # on only by a scope that covers all of them (cancelling it would stop another organisation's invitations).
 # Safeguarding leads and governance see no wave here (governance sees the dashboard's protected counts).
-def _wave_scope(scope: Scope) -> None:
+def require_waves_role(scope: Scope) -> None:
     scope.require(scope.sees_rows, "see or act on waves")
 
 
@@ -465,13 +465,13 @@ def wave_organisations(db: Store, wave_ids: list[int]) -> dict[int, frozenset[in
     return {w: frozenset(o) for w, o in out.items()}
 
 
-def _acts_on(scope: Scope, orgs: frozenset[int]) -> bool:
+def acts_on(scope: Scope, orgs: frozenset[int]) -> bool:
     return scope.all_organisations or (bool(orgs) and all(scope.covers(o) for o in orgs))
 
 
 def waves_for(db: Store, scope: Scope, survey_id: str | None = None, limit: int = 20) -> list[WaveSummary]:
     """The latest waves the scope may see (admin: all; staff: those that invited someone of theirs)."""
-    _wave_scope(scope)
+    require_waves_role(scope)
     if scope.all_organisations:
         return list_waves(db, survey_id, limit)
     with db.read() as conn:
@@ -495,12 +495,12 @@ def list_waves_by_id(db: Store, ids: list[int]) -> list[WaveSummary]:
 
 
 def _require_wave(db: Store, scope: Scope, wave_id: int, act: bool) -> None:
-    _wave_scope(scope)
+    require_waves_role(scope)
     with db.read() as conn:
         if conn.execute(select(W.c.id).where(W.c.id == wave_id)).first() is None:
             raise WaveError(f"no wave {wave_id}")
     orgs = wave_organisations(db, [wave_id])[wave_id]
-    if act and not _acts_on(scope, orgs):
+    if act and not acts_on(scope, orgs):
         raise Forbidden(f"wave {wave_id} invited people of other organisations too: a backbone admin acts on it"
                         if any(scope.covers(o) for o in orgs) else f"wave {wave_id} is not of your organisations")
     if not act and not (scope.all_organisations or any(scope.covers(o) for o in orgs)):
@@ -521,8 +521,8 @@ def cancel_wave_as(db: Store, scope: Scope, wave_id: int, now: datetime) -> int:
 def send_wave_now(db: Store, scope: Scope, survey_id: str, now: datetime) -> WaveResult:
     """send_now for a scope: staff only for a survey whose audience is within their organisations (a survey
     with no organisation in its audience reaches every organisation: an admin sends it)."""
-    _wave_scope(scope)
-    if not _acts_on(scope, survey_organisations(db, survey_id)):
+    require_waves_role(scope)
+    if not acts_on(scope, survey_organisations(db, survey_id)):
         raise Forbidden(f"survey {survey_id!r} reaches other organisations too: a backbone admin sends it")
     return send_now(db, survey_id, now)
 
