@@ -105,14 +105,14 @@ def waves_send_now(survey_id) -> None:
         raise click.ClickException(str(exc)) from None
     # People outside the survey's audience are said apart: they were never meant to be asked.
     skipped = ", ".join(f"{k} {v}" for k, v in sorted(result.skipped.items()) if k != "audience") or "nobody"
-    if result.skipped.get("audience"):
-        skipped += f"; {result.skipped['audience']} enrolled outside its audience"
+    outside = result.skipped.get("audience", 0)
+    skipped += f"), {outside} enrolled outside its audience" if outside else ")"
     holds = wave_holds(store, result.wave_id, now)
     held = sum(h.count for h in holds)
     when = f"{_holds(holds)}; " if holds else ""
     goes = ("" if not result.invited else "`chorus worker` sends them" if not held
             else "`chorus worker` sends them then" if held == result.invited else "`chorus worker` sends the rest now")
-    click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}); {when}{goes}".rstrip("; "))
+    click.echo(f"wave #{result.wave_id}: {result.invited} invited (left out: {skipped}; {when}{goes}".rstrip("; "))
     for name, n, how in unconfigured_channels(store.settings, result.by_channel):
         click.echo(f"warning: {n} invited by {name}, and no {name} channel is configured here "
                    f"({how}): a worker without one fails them", err=True)

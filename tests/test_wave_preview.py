@@ -244,3 +244,11 @@ def test_chorus_waves_preview_prints_the_preview_and_makes_nothing(population, m
         assert conn.execute(select(m.Wave.id).where(m.Wave.survey_id == "pantry")).first() is None
     later = cli(db, monkeypatch, BASE, "waves", "preview", "pantry", "--at", "2026-11-25T12:00").stdout
     assert "at 2026-11-25 12:00 UTC: reaches 4 people" in later and "the clock makes scheduled waves" in later
+
+
+def test_send_now_says_apart_who_is_outside_the_audience(population, monkeypatch):
+    db, _ = population
+    out = cli(db, monkeypatch, BASE, "waves", "send-now", "pantry").stdout
+    assert out.startswith("wave #3: 3 invited (left out: busy 1, fatigue 1, not consented 3, opted out 1, "
+                          "unreachable 1), 3 enrolled outside its audience; 1 held by quiet hours until 09:00 "
+                          "Pacific/Auckland (Tue 24 Nov); `chorus worker` sends the rest now"), out
