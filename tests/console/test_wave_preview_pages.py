@@ -56,6 +56,8 @@ def test_the_page_shows_the_preview_and_its_button_makes_that_wave(app, sqlite_d
     assert f'This reaches <span class="n">{expected.reached}</span> people' in page
     for reason, n in expected.left_out.items():
         assert f'<li data-reason="{reason}">' in page and f'<span class="n">{n}</span>' in page
+    assert re.search(r'<th scope="row">Youth Drop-in</th><td>not consented \([^)]*\): 1</td>', page)
+    assert re.search(r'<th scope="row">Riverside Food Bank</th><td>opted out \(STOP\): 1</td>', page)
     assert "Cost by provider" in page and "When the last message goes" in page
     assert f"Send now to {expected.reached} people" in page
     fields = form_fields(page)
