@@ -10,6 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import time
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,6 +76,9 @@ class Settings:
     trusted_proxies: int = 0
     sms_default_region: str = "GB"
     sms_rate_per_second: float = 10.0  # SMS segments per second across all workers (1 for a US long code)
+    # What the SMS provider charges per segment, as (amount, currency) from SMS_PRICE_PER_SEGMENT ("0.0079 USD");
+    # None: the send preview says no price is configured instead of guessing one.
+    sms_price_per_segment: tuple[Decimal, str] | None = None
     sentiment_analyzer: str = "feedback"  # feedback | textblob | vader | combined
     partnership_name: str = "Chorus partnership"
     digest_recipients: tuple[str, ...] = ()  # governance email list
@@ -208,6 +212,20 @@ def _float(env: dict, name: str, default: float) -> float:
     return value
 
 
+def _price(env: dict, name: str) -> tuple[Decimal, str] | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    parts = raw.split()
+    try:
+        amount = Decimal(parts[0]) if len(parts) == 2 else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or not re.fullmatch(r"[A-Za-z]{3}", parts[1]):
+        raise SettingsError(f"{name}: expected an amount and a currency code such as 0.0079 USD, got {raw!r}")
+    return amount, parts[1].upper()
+
+
 def _quiet_hours(env: dict, name: str) -> tuple[time, time]:
     raw = env.get(name) or "21:00-09:00"
     try:
@@ -304,6 +322,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         trusted_proxies=_int(env, "CHORUS_TRUSTED_PROXIES", 0, minimum=0),
         sms_default_region=region,
         sms_rate_per_second=_float(env, "SMS_RATE_PER_SECOND", 10.0),
+        sms_price_per_segment=_price(env, "SMS_PRICE_PER_SEGMENT"),
         sentiment_analyzer=_choice(env, "SENTIMENT_ANALYZER", ("feedback", "textblob", "vader", "combined"), "feedback"),
         safeguarding_lexicon_dir=_existing_dir(env, "SAFEGUARDING_LEXICON_DIR"),
         safeguarding_reply=(env.get("SAFEGUARDING_REPLY") or "").strip() or "default",

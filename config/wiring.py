@@ -35,6 +35,25 @@ def survey_checks(settings: Settings):
     return SurveyChecks(watched=lambda language: safeguarding.lexicon(language) is not None, sms_cost=sms_cost)
 
 
+def send_estimates(settings: Settings):
+    """What the send preview (surveys.wave_preview) must ask the channels: an SMS body's segments as sent,
+    each channel's rate-limit units and rate (the worker's, config.worker.channels_for), and what each
+    provider charges: SMS_PRICE_PER_SEGMENT when set, else no figure and a note saying so."""
+    from sms.channel import sms_cost, sms_units
+    from surveys.wave_preview import Pricing, SendEstimates
+
+    price = settings.sms_price_per_segment
+    sms = (Pricing("Twilio", "segment", price[0], price[1]) if price else
+           Pricing("Twilio", "segment", None, None, "no price configured: set SMS_PRICE_PER_SEGMENT (like 0.0079 USD)"))
+    return SendEstimates(
+        sms_segments=sms_cost,
+        units=lambda channel, message: sms_units(message) if channel == "sms" else 1,
+        rates={"sms": settings.sms_rate_per_second, "telegram": settings.telegram_rate_per_second, "local": None},
+        pricing={"sms": sms,
+                 "telegram": Pricing("Telegram Bot API", "message", None, None, "Telegram does not charge per message"),
+                 "local": Pricing("local (this terminal)", "message", None, None, "nothing is sent to a provider")})
+
+
 def announce(store: Store) -> None:
     """Said once when a long-running process starts (web, bot, worker, clock; `chorus run` prints it): which
     safeguarding layers read which languages, so a deployment without the similarity layer knows it. Not in

@@ -18,13 +18,14 @@ from surveys.store import Store
 
 
 def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime],
-                   survey_checks: Callable[[], object] | None = None) -> Blueprint:
+                   *, survey_checks: Callable[[], object] | None = None,
+                   send_estimates: object | None = None) -> Blueprint:
     from console import admin, auth, home, security, signin_views
     from console import dashboard, designer, digests, flags, participants, responses, waves
 
     from analysis.digest.render import points
 
-    ctx = ConsoleContext(store, settings, clock, survey_checks)
+    ctx = ConsoleContext(store, settings, clock, survey_checks=survey_checks, send_estimates=send_estimates)
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")
     security.install(bp, ctx)

@@ -17,6 +17,9 @@ class ConsoleContext:
     # What checking a survey asks other rooms (lexicon languages, SMS cost): surveys.checks.SurveyChecks, built
     # by the composition root (config.wiring.survey_checks) on first use; None where nothing wired it.
     survey_checks: Callable[[], object] | None = None
+    # What the send preview asks the channels (surveys.wave_preview.SendEstimates), built by config.wiring;
+    # None: the preview shows counts but no segments, costs or times.
+    send_estimates: object | None = None
 
     @property
     def https(self) -> bool:

@@ -3,7 +3,7 @@ field they are about (`show_error`), in the same words the command line prints."
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -79,3 +79,21 @@ def show_error(form: FlaskForm, exc: Exception) -> None:
         form[field].errors = [*form[field].errors, str(exc)]
     else:
         form.form_errors.append(str(exc))
+
+
+class WavePreviewForm(FlaskForm):
+    """What to preview (a GET form: it changes nothing, so it carries no CSRF token)."""
+    class Meta:
+        csrf = False
+
+    survey = SelectField("Survey", validators=[InputRequired("Choose a survey.")])
+    at = StringField("When (UTC)", validators=[Optional()],
+                     description="Empty: now. Or a later time, like 2026-11-30 10:00, to see a scheduled wave.",
+                     render_kw={"autocomplete": "off", "spellcheck": "false"})
+
+
+class WaveFromPreviewForm(FlaskForm):
+    """The preview's button: makes the wave previewed, if the audience is still what it counted."""
+    survey = HiddenField(validators=[InputRequired()])
+    at = HiddenField(validators=[InputRequired()])
+    expect = HiddenField(validators=[InputRequired()])

@@ -29,6 +29,11 @@ def sms_cost(message: OutgoingMessage) -> SegmentCount:
     return count_segments(render_sms(message))
 
 
+def sms_units(message: OutgoingMessage) -> int:
+    """What a send costs against the rate limit: SMS rates are counted in segments, not messages."""
+    return max(1, sms_cost(message).segments)
+
+
 class SmsChannel:
     name = "sms"
     buttons = False  # choices go as a numbered list
@@ -52,8 +57,7 @@ class SmsChannel:
                    settings.twilio_from_number, callback, settings.twilio_api_base_url)
 
     def units(self, message: OutgoingMessage) -> int:
-        """What a send costs against the rate limit: SMS rates are counted in segments, not messages."""
-        return max(1, sms_cost(message).segments)
+        return sms_units(message)
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         kwargs = {"to": address, "body": render_sms(message)}

@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Callable, NamedTuple
 
 from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,9 +57,11 @@ class Hold:
 
 
 def create_wave(db: Store, survey_id: str, scheduled_for: datetime, now: datetime, kind: str = "scheduled",
-                status: str = "open") -> WaveResult:
+                status: str = "open", expect: Callable[[WaveAudience], str | None] | None = None) -> WaveResult:
     """Create the wave for `survey_id` at `scheduled_for` and its invitations, or return the existing one
-    (same survey and instant). Audience, fatigue and quiet hours come from the survey's current version."""
+    (same survey and instant). Audience, fatigue and quiet hours come from the survey's current version.
+    `expect` (the send preview's check) sees the audience inside the transaction; when it returns a reason,
+    nothing is made and WaveError says it."""
     with db.write() as conn:
         row = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).first()
         if row is None or row.current_version_id is None:
@@ -79,7 +82,11 @@ def create_wave(db: Store, survey_id: str, scheduled_for: datetime, now: datetim
             return WaveResult(existing, False, _count(conn, existing), {})
         if status != "open":
             return WaveResult(wave_id, True, 0, {})
-        rows, skipped = _audience(db, conn, survey, scheduled_for, now)
+        found = audience(db, conn, survey, scheduled_for, now)
+        changed = expect(found) if expect is not None else None
+        if changed:
+            raise WaveError(changed)  # leaving the transaction undoes the wave row
+        rows, skipped = found.invitation_rows(now), found.skipped
         if rows:
             for chunk in range(0, len(rows), 5000):
                 conn.execute(insert(I), [dict(r, wave_id=wave_id) for r in rows[chunk:chunk + 5000]])
@@ -93,25 +100,82 @@ def _count(conn, wave_id: int) -> int:
     return conn.execute(select(func.count()).select_from(I).where(I.c.wave_id == wave_id)).scalar()
 
 
-def _audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: datetime):
-    """The invitations to make: everyone enrolled who may be asked, filtered by the survey's audience,
-    less the fatigued and the busy; one per contact (their first matching enrolment)."""
-    audience = survey.audience
-    q = (select(C.c.id, C.c.channel, C.c.language, C.c.timezone, E.c.id.label("enrolment_id"), E.c.tags,
-                E.c.consent_status, O.c.code_key, O.c.timezone.label("org_timezone"))
+# Why someone enrolled is not invited, in the order they are tested: the first that applies is the one
+# counted (a person outside the audience is not also counted as opted out). Waves store these counts
+# (`skipped`), and the send preview shows the same ones, from the same code (`audience`).
+LEFT_OUT = {
+    "audience": "outside the survey's audience (organisations, channels, languages, tags)",
+    "opted out": "opted out (STOP)",
+    "unreachable": "unreachable (the number or chat cannot receive messages)",
+    "not consented": "not consented (declined, withdrawn, or joined and never answered)",
+    "fatigue": "asked a survey recently (fatigue rule)",
+    "busy": "in another survey now",
+}
+
+
+def in_reason_order(counts: dict) -> dict[str, int]:
+    """Counts of `skipped` in LEFT_OUT's order (a stored JSON object keeps no order), unknown reasons last."""
+    return {reason: counts[reason] for reason in LEFT_OUT if counts.get(reason)} | \
+        {reason: n for reason, n in counts.items() if reason not in LEFT_OUT}
+
+
+def left_out_label(reason: str) -> str:
+    """The words a wave page, the preview and the CLI use for a reason in `skipped`."""
+    return LEFT_OUT.get(reason, reason)
+
+
+class Reached(NamedTuple):  # a NamedTuple: a wave makes tens of thousands, and it is quicker to build
+    """One person a wave invites: through which enrolment (and organisation), on which channel, in which
+    language, and from when (the end of quiet hours in `timezone`, or the wave's time)."""
+    contact_id: int
+    enrolment_id: int
+    organisation_id: int
+    org_name: str
+    channel: str
+    language: str  # the survey's language they are asked in
+    contact_language: str | None
+    consent_pending: bool  # their first message is the consent question
+    timezone: str
+    not_before: datetime
+
+
+@dataclass
+class WaveAudience:
+    """Who a wave of a survey at an instant reaches, and who it leaves out and why (per organisation: the
+    enrolment invited, else the contact's first enrolment in the audience, else their first)."""
+    reached: list[Reached]
+    skipped: Counter
+    skipped_by_org: dict[int, Counter]
+
+    def invitation_rows(self, now: datetime) -> list[dict]:
+        return [dict(contact_id=r.contact_id, enrolment_id=r.enrolment_id, channel=r.channel, language=r.language,
+                     status="pending", not_before=r.not_before, created_at=now) for r in self.reached]
+
+
+def _consent_usable(e) -> bool:
+    # Consent given, or pending for people staff added (their first conversation asks for it); someone who
+    # JOINed and never answered the consent question is not chased.
+    return e.consent_status == "given" or (e.consent_status == "pending" and e.source in ("staff", "import"))
+
+
+def audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: datetime) -> WaveAudience:
+    """Everyone enrolled, sorted into the invited (one per contact: their first enrolment in the audience
+    that may be asked) and the left out, with the first reason of LEFT_OUT that applies. create_wave makes
+    its invitations from this and the send preview counts from it, so the two cannot disagree."""
+    aud = survey.audience
+    orgs = {o.casefold() for o in aud.organisations} if aud and aud.organisations else None
+    channels = set(aud.channels) if aud and aud.channels else None
+    languages = set(aud.languages) if aud and aud.languages else None
+    wanted_tags = set(aud.tags) if aud and aud.tags else None
+    q = (select(C.c.id, C.c.channel, C.c.language, C.c.timezone, C.c.address.is_(None).label("no_address"),
+                C.c.opted_out_at.is_not(None).label("opted_out"),
+                C.c.unreachable_at.is_not(None).label("unreachable"), E.c.id.label("enrolment_id"),
+                # tags are JSON, decoded per row: read only when the audience filters by them
+                (E.c.tags if wanted_tags is not None else literal(None)).label("tags"), E.c.consent_status,
+                E.c.source, E.c.organisation_id, O.c.name.label("org_name"), O.c.code_key,
+                O.c.timezone.label("org_timezone"))
          .select_from(C.join(E, E.c.contact_id == C.c.id).join(O, O.c.id == E.c.organisation_id))
-         .where(C.c.opted_out_at.is_(None), C.c.unreachable_at.is_(None), C.c.address.is_not(None),
-                # Consent given, or pending for people staff added (their first conversation asks for it);
-                # someone who JOINed and never answered the consent question is not chased.
-                (E.c.consent_status == "given") | ((E.c.consent_status == "pending") & E.c.source.in_(("staff", "import"))))
          .order_by(C.c.id, E.c.id))
-    if audience and audience.organisations:
-        q = q.where(O.c.code_key.in_([o.casefold() for o in audience.organisations]))
-    if audience and audience.channels:
-        q = q.where(C.c.channel.in_(audience.channels))
-    if audience and audience.languages:
-        q = q.where(C.c.language.in_(audience.languages))
-    skipped: Counter = Counter()
     fatigued: set[int] = set()
     days = survey.schedule.fatigue_days if survey.schedule else None
     if days:
@@ -123,31 +187,54 @@ def _audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: date
                                          M.c.sent_at > at - timedelta(days=days), M.c.status.not_in(NOT_RECEIVED))
             .distinct()).scalars())
     busy = set(conn.execute(select(CV.c.contact_id).where(CV.c.status == "open")).scalars())
-    wanted_tags = set(audience.tags) if audience and audience.tags else None
     quiet = db.settings.quiet_hours
     not_before: dict[str, datetime] = {}
-    seen: set[int] = set()
-    rows = []
+    result = WaveAudience([], Counter(), {})
+
+    def decide(enrolments: list) -> None:
+        c = enrolments[0]
+        if channels is not None and c.channel not in channels or languages is not None and c.language not in languages:
+            inside = []
+        else:
+            inside = [e for e in enrolments if (orgs is None or e.code_key in orgs)
+                      and (wanted_tags is None or wanted_tags.intersection(e.tags or ()))]
+        usable = [e for e in inside if _consent_usable(e)]
+        if not inside:
+            reason, org = "audience", c.organisation_id
+        elif c.opted_out:
+            reason, org = "opted out", inside[0].organisation_id
+        elif c.unreachable:
+            reason, org = "unreachable", inside[0].organisation_id
+        elif not usable:
+            reason, org = "not consented", inside[0].organisation_id
+        elif c.no_address:
+            reason, org = "unreachable", usable[0].organisation_id
+        elif c.id in fatigued:
+            reason, org = "fatigue", usable[0].organisation_id
+        elif c.id in busy:
+            reason, org = "busy", usable[0].organisation_id
+        else:
+            e = usable[0]
+            tz = c.timezone or e.org_timezone or db.settings.default_timezone
+            if tz not in not_before:
+                # A caught-up wave goes out now, not in the past; quiet hours apply either way.
+                not_before[tz] = quiet_until(max(at, now), tz, quiet)
+            language = c.language if c.language in survey.languages else survey.languages[0]
+            result.reached.append(Reached(c.id, e.enrolment_id, e.organisation_id, e.org_name, c.channel, language,
+                                          c.language, e.consent_status != "given", tz, not_before[tz]))
+            return
+        result.skipped[reason] += 1
+        result.skipped_by_org.setdefault(org, Counter())[reason] += 1
+
+    group: list = []
     for r in conn.execute(q):
-        if r.id in seen:
-            continue
-        if wanted_tags is not None and not wanted_tags.intersection(r.tags or ()):
-            continue
-        seen.add(r.id)
-        if r.id in fatigued:
-            skipped["fatigue"] += 1
-            continue
-        if r.id in busy:
-            skipped["busy"] += 1
-            continue
-        tz = r.timezone or r.org_timezone or db.settings.default_timezone
-        if tz not in not_before:
-            # A caught-up wave goes out now, not in the past; quiet hours apply either way.
-            not_before[tz] = quiet_until(max(at, now), tz, quiet)
-        language = r.language if r.language in survey.languages else survey.languages[0]
-        rows.append(dict(contact_id=r.id, enrolment_id=r.enrolment_id, channel=r.channel, language=language,
-                         status="pending", not_before=not_before[tz], created_at=now))
-    return rows, skipped
+        if group and group[0].id != r.id:
+            decide(group)
+            group = []
+        group.append(r)
+    if group:
+        decide(group)
+    return result
 
 
 def due_waves(db: Store, now: datetime) -> list[WaveResult]:
@@ -267,7 +354,7 @@ def show_wave(db: Store, wave_id: int, now: datetime) -> WaveDetail:
     if w is None:
         raise WaveError(f"no wave {wave_id}")
     summary = WaveSummary(w.id, w.survey_id, w.scheduled_for, w.kind, w.status, wave_counts(db, wave_id))
-    return WaveDetail(summary, w.created_at, dict(w.skipped or {}), wave_holds(db, wave_id, now),
+    return WaveDetail(summary, w.created_at, in_reason_order(w.skipped or {}), wave_holds(db, wave_id, now),
                       wave_failures(db, wave_id))
 
 
@@ -364,7 +451,7 @@ def send_now(db: Store, survey_id: str, now: datetime) -> WaveResult:
 # Admin and the staff of a wave's organisations act on it; a wave that reaches several organisations is acted
 # on only by a scope that covers all of them (cancelling it would stop another organisation's invitations).
 # Safeguarding leads and governance see no wave here (governance sees the dashboard's protected counts).
-def _wave_scope(scope: Scope) -> None:
+def require_waves_role(scope: Scope) -> None:
     scope.require(scope.sees_rows, "see or act on waves")
 
 
@@ -380,13 +467,13 @@ def wave_organisations(db: Store, wave_ids: list[int]) -> dict[int, frozenset[in
     return {w: frozenset(o) for w, o in out.items()}
 
 
-def _acts_on(scope: Scope, orgs: frozenset[int]) -> bool:
+def acts_on(scope: Scope, orgs: frozenset[int]) -> bool:
     return scope.all_organisations or (bool(orgs) and all(scope.covers(o) for o in orgs))
 
 
 def waves_for(db: Store, scope: Scope, survey_id: str | None = None, limit: int = 20) -> list[WaveSummary]:
     """The latest waves the scope may see (admin: all; staff: those that invited someone of theirs)."""
-    _wave_scope(scope)
+    require_waves_role(scope)
     if scope.all_organisations:
         return list_waves(db, survey_id, limit)
     with db.read() as conn:
@@ -410,12 +497,12 @@ def list_waves_by_id(db: Store, ids: list[int]) -> list[WaveSummary]:
 
 
 def _require_wave(db: Store, scope: Scope, wave_id: int, act: bool) -> None:
-    _wave_scope(scope)
+    require_waves_role(scope)
     with db.read() as conn:
         if conn.execute(select(W.c.id).where(W.c.id == wave_id)).first() is None:
             raise WaveError(f"no wave {wave_id}")
     orgs = wave_organisations(db, [wave_id])[wave_id]
-    if act and not _acts_on(scope, orgs):
+    if act and not acts_on(scope, orgs):
         raise Forbidden(f"wave {wave_id} invited people of other organisations too: a backbone admin acts on it"
                         if any(scope.covers(o) for o in orgs) else f"wave {wave_id} is not of your organisations")
     if not act and not (scope.all_organisations or any(scope.covers(o) for o in orgs)):
@@ -436,7 +523,15 @@ def cancel_wave_as(db: Store, scope: Scope, wave_id: int, now: datetime) -> int:
 def send_wave_now(db: Store, scope: Scope, survey_id: str, now: datetime) -> WaveResult:
     """send_now for a scope: staff only for a survey whose audience is within their organisations (a survey
     with no organisation in its audience reaches every organisation: an admin sends it)."""
-    _wave_scope(scope)
+    require_waves_role(scope)
+    if not acts_on(scope, survey_organisations(db, survey_id)):
+        raise Forbidden(f"survey {survey_id!r} reaches other organisations too: a backbone admin sends it")
+    return send_now(db, survey_id, now)
+
+
+def survey_organisations(db: Store, survey_id: str) -> frozenset[int]:
+    """The organisations a wave of the survey's current version may reach: those its audience names, or
+    every organisation when it names none."""
     with db.read() as conn:
         version_id = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).scalar()
         if version_id is None:
@@ -445,7 +540,4 @@ def send_wave_now(db: Store, scope: Scope, survey_id: str, now: datetime) -> Wav
         q = select(O.c.id)
         if audience and audience.organisations:
             q = q.where(O.c.code_key.in_([o.casefold() for o in audience.organisations]))
-        orgs = frozenset(conn.execute(q).scalars())
-    if not _acts_on(scope, orgs):
-        raise Forbidden(f"survey {survey_id!r} reaches other organisations too: a backbone admin sends it")
-    return send_now(db, survey_id, now)
+        return frozenset(conn.execute(q).scalars())

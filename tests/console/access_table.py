@@ -122,6 +122,11 @@ ACCESS: dict[tuple[str, str], dict] = {
                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("POST", "/console/waves/<int:wave_id>/cancel"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
                                                          governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    # the send preview (issue 15): the page, and its button that makes the wave previewed
+    ("GET", "/console/waves/preview"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                           other_org_staff=OK),
+    ("POST", "/console/waves/preview"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                            governance=FORBIDDEN, other_org_staff=ALLOWED),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
