@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     from console import make_blueprint as console_blueprint
 
     # The staff console: / and /console/... (CSRF and its security headers apply to its routes only).
-    app.register_blueprint(console_blueprint(store, settings, clock))
+    from config.wiring import simulator_screens
+
+    app.register_blueprint(console_blueprint(store, settings, clock, screens=simulator_screens()))
     if settings.sms_enabled:
         from sms.inbound import make_blueprint
 

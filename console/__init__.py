@@ -17,13 +17,14 @@ from console.context import ConsoleContext, Settings  # (the package itself impo
 from surveys.store import Store
 
 
-def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime]) -> Blueprint:
+def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime], screens=None) -> Blueprint:
     from console import admin, auth, home, security, signin_views
     from console import dashboard, digests, flags, participants, responses, waves
+    from console import simulator
 
     from analysis.digest.render import points
 
-    ctx = ConsoleContext(store, settings, clock)
+    ctx = ConsoleContext(store, settings, clock, screens=screens or {})
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")
     security.install(bp, ctx)
@@ -32,6 +33,6 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     bp.add_app_template_filter(lambda value: points({"value": value}), "change_points")
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
     for area in (home, signin_views, admin,
-                 dashboard, participants, responses, flags, digests, waves):
+                 dashboard, participants, responses, flags, digests, waves, simulator):
         area.register(bp, ctx)
     return bp

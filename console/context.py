@@ -1,9 +1,9 @@
 """What every console view is given: the store, the settings and the clock (tests pass a clock they move)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 
 from config.settings import Settings
 from surveys.store import Store
@@ -14,6 +14,8 @@ class ConsoleContext:
     store: Store
     settings: Settings
     clock: Callable[[], datetime]
+    # The survey simulator's channel screens by name (surveys.simulator.Screen), from the composition root.
+    screens: Mapping = field(default_factory=dict)
 
     @property
     def https(self) -> bool:

@@ -12,7 +12,7 @@ import hmac
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from sqlalchemy import Connection, create_engine, event, select
 from sqlalchemy.engine import Engine
@@ -119,6 +119,16 @@ def _configure_sqlite(sql_engine: Engine, background_checkpoints: bool = False) 
         # Straight to the driver: this runs for every transaction, inbound messages included.
         immediate = conn.get_execution_options().get("chorus_write")
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_private_sqlite_engine(connect: Callable[[], sqlite3.Connection]) -> Engine:
+    """An engine over one SQLite connection the caller made (an in-memory sandbox, see surveys.simulator),
+    set up exactly as every SQLite connection of the real store is (transactions, foreign keys)."""
+    from sqlalchemy.pool import StaticPool
+
+    sql_engine = create_engine("sqlite://", creator=connect, poolclass=StaticPool)
+    _configure_sqlite(sql_engine)
+    return sql_engine
 
 
 class DatabaseUnavailable(RuntimeError):
