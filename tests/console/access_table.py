@@ -122,6 +122,11 @@ ACCESS: dict[tuple[str, str], dict] = {
                                                         governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("POST", "/console/waves/<int:wave_id>/cancel"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
                                                          governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    # the survey simulator (admin and organisation staff; a sandbox, so nothing of river's is shown)
+    ("GET", "/console/surveys/<survey_id>/simulate"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                          governance=FORBIDDEN, other_org_staff=OK),
+    ("POST", "/console/surveys/<survey_id>/simulate"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                           governance=FORBIDDEN, other_org_staff=ALLOWED),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
@@ -131,4 +136,5 @@ URL_VALUES = {
     "flag_id": "flag",               # pages-a
     # pages-b
     "answer_id": "answer_id", "job_id": "job_id", "wave_id": "wave_id", "week": "week", "archive_scope": "archive_scope",
+    "survey_id": "survey_id",        # the simulator
 }

@@ -57,6 +57,7 @@ def people(sqlite_db, now):
     secrets: list[str] = []
     ids.update(_river_flag(data, db, now, river, youth, secrets))          # pages-a (first: it reads the only flag)
     ids.update(_responses_and_waves(data, db, now, made, river, youth))   # pages-b
+    ids["survey_id"] = "pantry"                                           # the simulator
     secrets += [s for s in RIVER_SECRETS if s not in secrets]
     return {"accounts": made, "ids": ids, "secrets": secrets}
 
