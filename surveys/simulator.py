@@ -290,7 +290,7 @@ def simulate(db: Store, scope: Scope, survey_id: str, settings: SimSettings, inp
 class _Sandbox:
     def __init__(self, real: Store):
         self.conn = _fresh_database()
-        self.store = Store(real.settings, sql_engine=make_private_sqlite_engine(lambda: self.conn), tagger=real.tagger)
+        self.store = real.over(make_private_sqlite_engine(lambda: self.conn))
 
     def close(self) -> None:
         self.store.sql_engine.dispose()

@@ -205,6 +205,11 @@ class Store:
         # The DBAPI's own IntegrityError: the hot path's raw statements raise it, not SQLAlchemy's.
         self.dbapi_integrity_error = self.sql_engine.dialect.dbapi.IntegrityError
 
+    def over(self, sql_engine: Engine) -> "Store":
+        """This store's settings and answer tagger over another database (the simulator's sandbox), so the
+        service does there exactly what it does here, tagging and flagging included."""
+        return type(self)(self.settings, sql_engine=sql_engine, tagger=self.tagger)
+
     @property
     def dialect(self) -> str:
         return self.sql_engine.dialect.name
