@@ -16,7 +16,7 @@ just other settings. Time is fixed by the settings too (`started`; step i happen
 replay gives the same transcript every time. The cost is one sandbox per request: copying an empty
 template database (a fraction of a millisecond), a few inserts, then about a millisecond per input (the
 service's transaction plus the tagger): a 50-step simulation replays in well under a second
-(`tests/test_simulator.py::test_replay_is_fast_enough` keeps an eye on it). Inputs are capped at
+(`tests/test_simulator.py::test_a_replay_is_deterministic_and_fast_enough` keeps an eye on it). Inputs are capped at
 MAX_INPUTS.
 
 **Channels.** How a message looks is each channel's own business: the console asks the composition root for
