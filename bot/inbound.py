@@ -26,7 +26,7 @@ from datetime import datetime
 from telegram import CallbackQuery, Chat, ChatMember, ChatMemberUpdated, InlineKeyboardMarkup, Message, Update, User
 
 from bot.channel import TelegramChannel
-from bot.render import coalesce, parse_callback_data, pressed_label
+from bot.render import coalesce, parse_callback_data, pressed_label, text_after_press
 from surveys.channels import ChannelError
 from surveys.parsing import strip_controls
 from surveys.service import Handled, InboundMessage, handle_inbound, set_reachable
@@ -34,7 +34,6 @@ from surveys.store import Store
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
-MESSAGE_LIMIT = 4096  # characters in one Telegram message
 ID_LIMIT = 2**63  # Telegram's ids are signed 64-bit integers (chat ids are at most 52 bits)
 _QUERY_ID = re.compile(r"[\x21-\x7e]{1,64}")  # callback query ids: short, printable ASCII
 _START = re.compile(r"^/start(?:\s+(\S+))?\s*$", re.IGNORECASE)
@@ -276,17 +275,17 @@ def _show_choice(channel: TelegramChannel, query, item: InboundMessage) -> None:
     markup = message.reply_markup if isinstance(message.reply_markup, InlineKeyboardMarkup) else None
     # What is echoed is cleaned: the pressed button's data comes from the client, not from us.
     label = strip_controls(_str(pressed_label(markup, query.data)) or item.text)
-    shown = _str(message.text)
-    text = f"{shown}\n\n✓ {label}" if shown else None
-    if text is not None and len(text) > MESSAGE_LIMIT:
-        text = None
-    channel.edit_after_press(chat_id, message_id, text)
+    channel.edit_after_press(chat_id, message_id, text_after_press(_str(message.text), label))
 
 
 def _polite(query, reason: str | None) -> str:
     user = query.from_user if isinstance(query.from_user, User) else None
-    language = (_str(getattr(user, "language_code", None)) or "en")[:2].lower()
-    texts = _POLITE.get(language, _POLITE["en"])
+    return polite(reason, _str(getattr(user, "language_code", None)) or "en")
+
+
+def polite(reason: str | None, language: str) -> str:
+    """What a press that changed nothing is answered with (a toast), in the person's language or English."""
+    texts = _POLITE.get((language or "en")[:2].lower(), _POLITE["en"])
     return texts.get(reason, texts[None])
 
 

@@ -110,6 +110,16 @@ def _rows(message: OutgoingMessage, buttons: list[InlineKeyboardButton]) -> list
     return [buttons[i:i + per_row] for i in range(0, n, per_row)]
 
 
+MESSAGE_LIMIT = 4096  # characters in one Telegram message
+
+
+def text_after_press(shown: str | None, label: str) -> str | None:
+    """The text a pressed question is edited to: its own text and what was chosen ("✓ Bus"). None when it
+    cannot be edited that way (no text, or too long with the echo): then only the buttons go."""
+    text = f"{shown}\n\n✓ {label}" if shown else None
+    return None if text is None or len(text) > MESSAGE_LIMIT else text
+
+
 def pressed_label(markup: InlineKeyboardMarkup | None, data: str) -> str | None:
     """The text of the button with this callback data on a message, to echo what was chosen."""
     for row in (markup.inline_keyboard if markup else ()):

@@ -57,10 +57,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     # The staff console: / and /console/... (CSRF and its security headers apply to its routes only).
     from functools import cache
 
-    from config.wiring import send_estimates, survey_checks
+    from config.wiring import send_estimates, simulator_screens, survey_checks
 
     app.register_blueprint(console_blueprint(store, settings, clock, survey_checks=cache(lambda: survey_checks(settings)),
-                                             send_estimates=send_estimates(settings)))
+                                             send_estimates=send_estimates(settings), screens=simulator_screens()))
     if settings.sms_enabled:
         from sms.inbound import make_blueprint
 

@@ -10,17 +10,30 @@ log = logging.getLogger("chorus.safeguarding")
 
 
 def make_store(settings: Settings | None = None) -> Store:
+    settings = settings or load_settings()
+    return Store(settings, tagger=make_tagger(settings))
+
+
+def make_tagger(settings: Settings):
+    """The answer tagger of `settings`: sentiment and safeguarding (analysis), as the service runs them."""
     from analysis.safeguarding import LexiconError, Safeguarding
     from analysis.sentiment import SentimentTagger, make_analyzer
     from analysis.tagger import AnswerAnalysis
 
-    settings = settings or load_settings()
     try:
         safeguarding = Safeguarding(settings.safeguarding_lexicon_dir)
     except LexiconError as exc:   # a broken lexicon stops the service at start, naming file, key and problem
         raise SettingsError(f"safeguarding lexicon: {exc}") from None
-    tagger = AnswerAnalysis(SentimentTagger(make_analyzer(settings.sentiment_analyzer)), safeguarding)
-    return Store(settings, tagger=tagger)
+    return AnswerAnalysis(SentimentTagger(make_analyzer(settings.sentiment_analyzer)), safeguarding)
+
+
+def simulator_screens() -> dict:
+    """The survey simulator's channel screens (surveys.simulator.Screen), by channel name: each channel's own
+    rendering, so the console shows what SMS and Telegram would send without importing either."""
+    from bot.simulator import TelegramScreen
+    from sms.simulator import SmsScreen
+
+    return {"sms": SmsScreen(), "telegram": TelegramScreen()}
 
 
 def survey_checks(settings: Settings):

@@ -19,13 +19,14 @@ from surveys.store import Store
 
 def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetime],
                    *, survey_checks: Callable[[], object] | None = None,
-                   send_estimates: object | None = None) -> Blueprint:
+                   send_estimates: object | None = None, screens=None) -> Blueprint:
     from console import admin, auth, home, security, signin_views
-    from console import dashboard, designer, digests, flags, participants, responses, waves
+    from console import dashboard, designer, digests, flags, participants, responses, simulator, waves
 
     from analysis.digest.render import points
 
-    ctx = ConsoleContext(store, settings, clock, survey_checks=survey_checks, send_estimates=send_estimates)
+    ctx = ConsoleContext(store, settings, clock, survey_checks=survey_checks, send_estimates=send_estimates,
+                         screens=screens or {})
     bp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")
     security.install(bp, ctx)
@@ -34,6 +35,6 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     bp.add_app_template_filter(lambda value: points({"value": value}), "change_points")
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
     for area in (home, signin_views, admin,
-                 dashboard, participants, responses, flags, digests, waves, designer):
+                 dashboard, participants, responses, flags, digests, waves, designer, simulator):
         area.register(bp, ctx)
     return bp

@@ -1,9 +1,9 @@
 """What every console view is given: the store, the settings and the clock (tests pass a clock they move)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Mapping
 
 from config.settings import Settings
 from surveys.store import Store
@@ -20,6 +20,8 @@ class ConsoleContext:
     # What the send preview asks the channels (surveys.wave_preview.SendEstimates), built by config.wiring;
     # None: the preview shows counts but no segments, costs or times.
     send_estimates: object | None = None
+    # The survey simulator's channel screens by name (surveys.simulator.Screen), from the composition root.
+    screens: Mapping = field(default_factory=dict)
 
     @property
     def https(self) -> bool:

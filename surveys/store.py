@@ -12,7 +12,7 @@ import hmac
 import sqlite3
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from sqlalchemy import Connection, create_engine, event, select
 from sqlalchemy.engine import Engine
@@ -121,6 +121,16 @@ def _configure_sqlite(sql_engine: Engine, background_checkpoints: bool = False) 
         conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def make_private_sqlite_engine(connect: Callable[[], sqlite3.Connection]) -> Engine:
+    """An engine over one SQLite connection the caller made (an in-memory sandbox, see surveys.simulator),
+    set up exactly as every SQLite connection of the real store is (transactions, foreign keys)."""
+    from sqlalchemy.pool import StaticPool
+
+    sql_engine = create_engine("sqlite://", creator=connect, poolclass=StaticPool)
+    _configure_sqlite(sql_engine)
+    return sql_engine
+
+
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be used as it is: not reachable, or not set up. The message is one line for people
     and never carries the password from DATABASE_URL."""
@@ -194,6 +204,11 @@ class Store:
         self.hot = HotPath(self.sql_engine.dialect.name)
         # The DBAPI's own IntegrityError: the hot path's raw statements raise it, not SQLAlchemy's.
         self.dbapi_integrity_error = self.sql_engine.dialect.dbapi.IntegrityError
+
+    def over(self, sql_engine: Engine) -> "Store":
+        """This store's settings and answer tagger over another database (the simulator's sandbox), so the
+        service does there exactly what it does here, tagging and flagging included."""
+        return type(self)(self.settings, sql_engine=sql_engine, tagger=self.tagger)
 
     @property
     def dialect(self) -> str:

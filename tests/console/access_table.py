@@ -127,6 +127,11 @@ ACCESS: dict[tuple[str, str], dict] = {
                                            other_org_staff=OK),
     ("POST", "/console/waves/preview"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
                                             governance=FORBIDDEN, other_org_staff=ALLOWED),
+    # the survey simulator (admin and organisation staff; a sandbox, river's survey: youth staff get 403)
+    ("GET", "/console/surveys/<survey_id>/simulate"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                          governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/surveys/<survey_id>/simulate"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                           governance=FORBIDDEN, other_org_staff=FORBIDDEN),
 }
 
 # Which object a URL parameter names, from the `people` fixture's ids.
