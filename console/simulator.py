@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from console.auth import requires
 from console.context import ConsoleContext
@@ -24,6 +24,8 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def simulate_survey(survey_id: str):
         setup = _setup(ctx, survey_id)
+        if setup is None:
+            return redirect(url_for("console.design", survey_id=survey_id))
         settings = _settings(request.args, setup, ctx.clock().replace(microsecond=0))
         return _page(ctx, survey_id, setup, settings, [])
 
@@ -31,6 +33,8 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def simulate_step(survey_id: str):
         setup = _setup(ctx, survey_id)
+        if setup is None:
+            return redirect(url_for("console.design", survey_id=survey_id))
         form = request.form
         settings = _settings(form, setup, _started(form.get("started")) or ctx.clock().replace(microsecond=0))
         try:
@@ -43,11 +47,19 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         return _page(ctx, survey_id, setup, settings, inputs + ([new] if new else []))
 
 
+def _draft_asked() -> bool:
+    return request.values.get("draft") in ("1", "on", "yes", "true")
+
+
 def _setup(ctx: ConsoleContext, survey_id: str):
+    """The survey's set-up; None (said in a flash, back to the designer) for a draft that cannot be tried."""
     try:
-        return simulator_setup(ctx.store, g.scope, survey_id)
-    except SimulatorError:
-        abort(404)
+        return simulator_setup(ctx.store, g.scope, survey_id, draft=_draft_asked())
+    except SimulatorError as exc:
+        if not _draft_asked():
+            abort(404)
+        flash(str(exc)[:1].upper() + str(exc)[1:] + ".", "error")
+        return None
 
 
 def _settings(args, setup, started: datetime) -> SimSettings:
@@ -68,6 +80,7 @@ def _settings(args, setup, started: datetime) -> SimSettings:
         start_at=(args.get("start_at") or "").strip()[:64] or None,
         earlier=earlier,
         ask_consent=args.get("ask_consent") in ("1", "on", "y", "yes", "true"),
+        draft=args.get("draft") in ("1", "on", "yes", "true"),
     )
 
 
@@ -160,6 +173,8 @@ def _query(s: SimSettings) -> dict:
         args["start_at"] = s.start_at
     if s.ask_consent:
         args["ask_consent"] = "1"
+    if s.draft:
+        args["draft"] = "1"
     for key, text in s.earlier:
         args[f"earlier-{key}"] = text
     return args

@@ -35,6 +35,7 @@ import logging
 import sqlite3
 import threading
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from datetime import datetime, timedelta
 from typing import Mapping, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +121,7 @@ class SimSettings:
     start_at: str | None = None            # a question key; None: from the invitation
     earlier: tuple[tuple[str, str], ...] = ()   # (question key, answer as typed) recorded before start_at
     ask_consent: bool = False              # as someone staff added: consent is asked before the survey
+    draft: bool = False                    # the designer's saved draft instead of the published version
 
 
 @dataclass(frozen=True)
@@ -192,23 +194,28 @@ class OrganisationChoice:
 @dataclass(frozen=True)
 class SimulatorSetup:
     survey: SurveyDefinition
-    version_id: int
-    version_number: int
+    version_id: int | None                 # None: the draft (surveys.designer), never published as it is
+    version_number: int | None
     organisations: tuple[OrganisationChoice, ...]
 
 
 # ---- access and setup -----------------------------------------------------------------------------------------
-def simulator_setup(db: Store, scope: Scope, survey_id: str) -> SimulatorSetup:
-    """The survey's current version and the organisations this scope may simulate a person of. Raises
-    SimulatorError (no such survey) or Forbidden."""
+def simulator_setup(db: Store, scope: Scope, survey_id: str, draft: bool = False) -> SimulatorSetup:
+    """The survey's current version (or, with `draft`, its saved draft, which must have no problems) and the
+    organisations this scope may simulate a person of. Raises SimulatorError (no such survey or draft, or a
+    draft with problems) or Forbidden."""
     scope.require(scope.sees_rows, "use the survey simulator")
     S, V, O = m.Survey.__table__, m.SurveyVersion.__table__, m.Organisation.__table__
+    if draft:
+        survey = _draft_survey(db, scope, survey_id)
+        version_id = number = None
     with db.read() as conn:
-        version_id = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).scalar()
-        if version_id is None:
-            raise SimulatorError(f"no survey {survey_id!r}")
-        survey = db.survey_version(conn, version_id)
-        number = conn.execute(select(V.c.number).where(V.c.id == version_id)).scalar_one()
+        if not draft:
+            version_id = conn.execute(select(S.c.current_version_id).where(S.c.id == survey_id)).scalar()
+            if version_id is None:
+                raise SimulatorError(f"no survey {survey_id!r}")
+            survey = db.survey_version(conn, version_id)
+            number = conn.execute(select(V.c.number).where(V.c.id == version_id)).scalar_one()
         rows = conn.execute(select(O.c.id, O.c.code, O.c.name, O.c.language, O.c.timezone, O.c.code_key)
                             .order_by(O.c.name)).all()
     audience = {o.casefold() for o in (survey.audience.organisations if survey.audience else ())}
@@ -218,6 +225,23 @@ def simulator_setup(db: Store, scope: Scope, survey_id: str) -> SimulatorSetup:
         raise Forbidden(f"survey {survey_id!r} does not reach any organisation of yours")
     return SimulatorSetup(survey, version_id, number,
                           tuple(OrganisationChoice(r.id, r.code, r.name, r.language, r.timezone) for r in mine))
+
+
+def _draft_survey(db: Store, scope: Scope, survey_id: str) -> SurveyDefinition:
+    """The saved draft as a survey, read through the designer (its access rules); it must load without problems."""
+    from surveys import designer
+    from surveys.loader import SurveyError, load_survey_text
+
+    try:
+        design = designer.open_design(db, scope, survey_id)
+    except designer.DesignError as exc:
+        raise SimulatorError(str(exc)) from None
+    if not design.is_draft:
+        raise SimulatorError(f"survey {survey_id!r} has no draft")
+    try:
+        return load_survey_text(design.yaml_text, f"{survey_id}.yaml")
+    except SurveyError:
+        raise SimulatorError("the draft has problems: fix them in the designer, then try it here", "draft") from None
 
 
 def check_settings(setup: SimulatorSetup, s: SimSettings) -> OrganisationChoice:
@@ -276,7 +300,7 @@ def simulate(db: Store, scope: Scope, survey_id: str, settings: SimSettings, inp
     """Replay `inputs` as a participant of `settings` on a fresh sandbox; everything each step showed and
     stored. Raises SimulatorError (a setting, naming its field, or an input that cannot be replayed: field
     'inputs') or Forbidden."""
-    setup = simulator_setup(db, scope, survey_id)
+    setup = simulator_setup(db, scope, survey_id, draft=settings.draft)
     org = check_settings(setup, settings)
     if len(inputs) > MAX_INPUTS:
         raise SimulatorError(f"a simulation takes at most {MAX_INPUTS} messages: restart it", "inputs")
@@ -394,8 +418,14 @@ def _seed(real: Store, sb: Store, setup: SimulatorSetup, org: OrganisationChoice
                    m.SafeguardingContact.__table__)
     with real.read() as conn:
         o = conn.execute(select(O).where(O.c.id == org.id)).one()
-        survey = conn.execute(select(S).where(S.c.id == setup.survey.id)).one()
-        version = conn.execute(select(V).where(V.c.id == setup.version_id)).one()
+        survey = conn.execute(select(S).where(S.c.id == setup.survey.id)).one_or_none()
+        version = conn.execute(select(V).where(V.c.id == setup.version_id)).one() if setup.version_id else None
+    if survey is None or version is None:        # the draft: a version of its own, in the sandbox only
+        d = setup.survey
+        survey = survey or SimpleNamespace(id=d.id, title=d.title, created_at=now)
+        version = SimpleNamespace(id=1 + (setup.version_id or 0), survey_id=d.id, number=0, label=d.version,
+                                  content_hash=d.content_hash, definition=d.to_dict(), created_at=now)
+    with real.read() as conn:
         watchers = conn.execute(select(SC.c.organisation_id, SC.c.channel, SC.c.address)
                                 .where((SC.c.organisation_id == org.id) | SC.c.organisation_id.is_(None))).all()
     with sb.write() as conn:

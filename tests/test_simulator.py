@@ -278,3 +278,34 @@ def test_a_replay_is_deterministic_and_fast_enough(store, now):
     assert [i.shown for i in first.items if i.shown] == [i.shown for i in second.items if i.shown]
     assert first.steps == second.steps
     assert took < 3.0, f"50 inputs replayed in {took:.2f}s"
+
+
+def test_a_draft_is_tried_before_it_is_published_and_nothing_real_changes(store, now, settings):
+    from config.wiring import survey_checks
+    from surveys import designer
+
+    river = Scope("staff", frozenset({store.orgs["river"]}), None, "Rita")
+    design = designer.new_design(store, river, "river-new", "River new", now)
+    checks = survey_checks(settings)
+    designer.save_draft(store, river, "river-new", design.yaml_text.replace("How was your visit", "How did it go"),
+                        now, checks)
+    before = _counts(store)
+    sim = simulate(store, river, "river-new", sim_settings(now, draft=True), texts(["2", "more staff"]), SCREENS)
+    shown = service_texts(sim)
+    assert shown[1].startswith("How did it go") and sim.finished
+    assert [a.value for s in sim.steps for a in s.answers] == ["2", "more staff"]
+    assert _counts(store) == before                                      # the draft stays a draft; nothing stored
+    with pytest.raises(SimulatorError, match="no survey"):               # the published path knows no such survey
+        simulate(store, river, "river-new", sim_settings(now), [], SCREENS)
+    designer.save_draft(store, river, "river-new", "id: river-new\ntitle: [", now, checks)
+    with pytest.raises(SimulatorError, match="the draft has problems"):
+        simulate(store, river, "river-new", sim_settings(now, draft=True), [], SCREENS)
+    with pytest.raises(Forbidden):                                       # another organisation's draft
+        simulate(store, Scope("staff", frozenset({store.orgs["youth"]}), None, "Yan"), "river-new",
+                 sim_settings(now, draft=True, organisation="youth"), [], SCREENS)
+
+
+def _counts(store) -> dict:
+    with store.read() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in m.Base.metadata.sorted_tables}

@@ -122,3 +122,19 @@ def test_a_new_survey_with_a_bad_id_says_so_and_keeps_what_was_typed(app, sqlite
     taken = staff.post("/console/surveys/new", data={"id": "river-visit", "title": "x", "organisation": "river",
                                                     "csrf_token": token})
     assert "already a survey" in taken.get_data(as_text=True)
+
+
+def test_the_saved_draft_is_tried_in_the_simulator_before_publishing(app, sqlite_db, people, clock):
+    staff = _as(app, sqlite_db, "staff", clock)
+    page = staff.get(URL).get_data(as_text=True)
+    assert f"{URL}/simulate?draft=1" in page                                     # the designer links to it
+    tried = staff.get(f"{URL}/simulate?draft=1").get_data(as_text=True)
+    assert "the draft, not yet published" in tried and "How is your visit" in tried   # the draft's words, not v1's
+    token = csrf_token(staff, URL)
+    step = staff.post(f"{URL}/simulate", data={"csrf_token": token, "draft": "1", "channel": "sms",
+                                                "organisation": "river", "language": "en", "inputs": "[]", "text": "4"})
+    assert step.status_code == 200 and "How is your visit" in step.get_data(as_text=True)
+    staff.post(f"{URL}/draft", data={"yaml": "id: river-visit\ntitle: [", "csrf_token": token})
+    broken = staff.get(f"{URL}/simulate?draft=1", follow_redirects=True).get_data(as_text=True)
+    assert "The draft has problems: fix them in the designer" in broken
+    assert _versions(sqlite_db) == 1                                              # nothing was published
