@@ -30,35 +30,36 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         return ([("", "The partnership (backbone admins edit it)")] if g.scope.role == "admin" else []) + \
             [(o.code, f"{o.name} ({o.code})") for o in orgs]
 
-    def form_fields(text: str, checked) -> dict[str, str] | None:
-        """The form's fields for the YAML: from the checked survey; from the YAML as it reads when it has problems
-        (best effort); None when it does not read as a survey at all."""
-        if checked.survey is not None:
-            return sf.to_fields(checked.survey.to_dict())
-        import yaml
+    def opened(survey_id: str) -> ds.Design:
+        """The survey as the designer opens it for this person; 404 when there is none (403: Forbidden)."""
         try:
-            return sf.to_fields(yaml.safe_load(text))
-        except Exception:        # any shape the YAML may have: the form then says to fix the YAML first
-            return None
+            return ds.open_design(ctx.store, g.scope, survey_id)
+        except ds.DesignError:
+            abort(404)
 
-    def errors_by_field(checked) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for path, reason in checked.problems:
-            out.setdefault(sf.field_for(path, reason), []).append(reason)
-        return out
+    def posted(form: ActionForm | None = None) -> None:
+        if not (form or ActionForm()).validate_on_submit():
+            abort(400)
+
+    def posted_fields() -> dict[str, str]:
+        return {k: v[:ds.MAX_YAML] for k, v in request.form.items() if k != "csrf_token"}
+
+    def form_context(text: str, checked, fields=None) -> dict:
+        """What _design_form_wrap.html needs: the form's fields (given, or read from the text) and its errors."""
+        if fields is None:
+            fields = sf.fields_for_text(text, checked.survey.to_dict() if checked.survey is not None else None)
+        return dict(fields=fields or {}, lay=sf.layout(fields or {}), has_form=fields is not None,
+                    field_errors=sf.errors_by_field(checked.problems), form=ActionForm())
 
     def design_page(survey_id: str, text: str | None = None, checked=None, status: int = 200, fields=None):
         design = ds.open_design(ctx.store, g.scope, survey_id)
         text = design.yaml_text if text is None else text
         checked = checked or ds.check_design(design, text, checks())
-        fields = fields if fields is not None else form_fields(text, checked)
-        field_errors = errors_by_field(checked)
         upcoming = ds.next_occurrences(checked.survey, ctx.settings.default_timezone, ctx.clock()) \
             if checked.survey is not None else []
         return render_template("console/design.html", title=f"Survey {survey_id}", d=design, text=text, checked=checked,
-                               upcoming=upcoming, form=ActionForm(), owners=owners(),
-                               config_timezone=ctx.settings.default_timezone, fields=fields or {},
-                               lay=sf.layout(fields or {}), has_form=fields is not None, field_errors=field_errors), status
+                               upcoming=upcoming, owners=owners(), config_timezone=ctx.settings.default_timezone,
+                               **form_context(text, checked, fields)), status
 
     @bp.get("/console/surveys")
     @requires("admin", "staff")
@@ -69,8 +70,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.post("/console/surveys/new")
     @requires("admin", "staff")
     def new_design():
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        posted()
         f = request.form
         try:
             design = ds.new_design(ctx.store, g.scope, f.get("id", "")[:80], f.get("title", "")[:200], ctx.clock(),
@@ -84,8 +84,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.post("/console/surveys/import")
     @requires("admin", "staff")
     def import_design():
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        posted()
         upload = request.files.get("file")
         raw = upload.read(MAX_UPLOAD + 1) if upload else b""
         problem = None
@@ -124,33 +123,22 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def check_design(survey_id: str):
         """The editor's check as you type (htmx): the problems and warnings of the text; nothing is saved."""
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        try:
-            design = ds.open_design(ctx.store, g.scope, survey_id)
-        except ds.DesignError:
-            abort(404)
+        posted()
+        design = opened(survey_id)
         text = request.form.get("yaml", "")
         checked = ds.check_design(design, text, checks())
-        fields = form_fields(text, checked)
         # the check, and the form following the YAML (swapped in beside it, out of band)
         return render_template("console/_design_check.html", d=design, checked=checked) + (render_template(
-            "console/_design_form_wrap.html", d=design, fields=fields or {}, lay=sf.layout(fields or {}),
-            has_form=fields is not None, field_errors=errors_by_field(checked), form=ActionForm(), oob=True)
+            "console/_design_form_wrap.html", d=design, oob=True, **form_context(text, checked))
             if design.editable else "")
 
     @bp.post("/console/surveys/<survey_id>/form-yaml")
     @requires("admin", "staff")
     def form_to_yaml(survey_id: str):
         """The form as you change it (htmx): its YAML for the editor, and the check beside it; nothing is saved."""
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        try:
-            design = ds.open_design(ctx.store, g.scope, survey_id)
-        except ds.DesignError:
-            abort(404)
-        fields = {k: v[:ds.MAX_YAML] for k, v in request.form.items() if k != "csrf_token"}
-        text = ds.survey_yaml(sf.from_fields(fields, survey_id))
+        posted()
+        design = opened(survey_id)
+        text = ds.survey_yaml(sf.from_fields(posted_fields(), survey_id))
         checked = ds.check_design(design, text, checks())
         return render_template("console/_design_yaml.html", d=design, text=text) + \
             render_template("console/_design_check.html", d=design, checked=checked, oob=True)
@@ -158,8 +146,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.post("/console/surveys/<survey_id>/draft")
     @requires("admin", "staff")
     def save_design(survey_id: str):
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        posted()
         text = request.form.get("yaml", "")
         try:
             checked = ds.save_draft(ctx.store, g.scope, survey_id, text, ctx.clock(), checks())
@@ -174,9 +161,8 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def save_design_form(survey_id: str):
         """The form, saved as the draft's YAML (kept even with problems, which then sit next to their fields)."""
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        fields = {k: v[:ds.MAX_YAML] for k, v in request.form.items() if k != "csrf_token"}
+        posted()
+        fields = posted_fields()
         text = ds.survey_yaml(sf.from_fields(fields, survey_id))
         try:
             checked = ds.save_draft(ctx.store, g.scope, survey_id, text, ctx.clock(), checks())
@@ -193,8 +179,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.post("/console/surveys/<survey_id>/publish")
     @requires("admin", "staff")
     def publish_design(survey_id: str):
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        posted()
         try:
             if "yaml" in request.form:       # "Save and publish": what is in the editor is what is published
                 ds.save_draft(ctx.store, g.scope, survey_id, request.form["yaml"], ctx.clock(), checks())
@@ -211,13 +196,9 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def discard_design(survey_id: str):
         form = ActionForm()
-        try:
-            design = ds.open_design(ctx.store, g.scope, survey_id)
-        except ds.DesignError:
-            abort(404)
+        design = opened(survey_id)
         if request.method == "POST":
-            if not form.validate_on_submit():
-                abort(400)
+            posted(form)
             ds.discard_draft(ctx.store, g.scope, survey_id, ctx.clock())
             flash("The draft is discarded." + (" The published version is unchanged." if design.current else ""), "success")
             return redirect(url_for("console.design", survey_id=survey_id) if design.current else url_for("console.designs"))
@@ -226,8 +207,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.post("/console/surveys/<survey_id>/duplicate")
     @requires("admin", "staff")
     def duplicate_design(survey_id: str):
-        if not ActionForm().validate_on_submit():
-            abort(400)
+        posted()
         try:
             copy = ds.duplicate(ctx.store, g.scope, survey_id, request.form.get("new_id", "")[:80], ctx.clock(),
                                 org_code=request.form.get("organisation") or None)
@@ -240,10 +220,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @bp.get("/console/surveys/<survey_id>/versions")
     @requires("admin", "staff")
     def design_versions(survey_id: str):
-        try:
-            design = ds.open_design(ctx.store, g.scope, survey_id)
-        except ds.DesignError:
-            abort(404)
+        design = opened(survey_id)
         return render_template("console/design_versions.html", title=f"Versions of {survey_id}", d=design,
                                versions=ds.versions(ctx.store, g.scope, survey_id))
 
@@ -253,11 +230,7 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         older, newer = request.args.get("from", "")[:10], request.args.get("to", "")[:10]
         try:
             design = ds.open_design(ctx.store, g.scope, survey_id)
-            for v in (older, newer):
-                if v != "draft" and not v.isdigit():
-                    raise ds.DesignError("choose two versions to compare")
-            lines = ds.diff_versions(ctx.store, g.scope, survey_id, older if older == "draft" else int(older),
-                                     newer if newer == "draft" else int(newer))
+            lines = ds.diff_versions(ctx.store, g.scope, survey_id, older, newer)
         except ds.DesignError as exc:
             return render_template("console/design_diff.html", title=f"Compare versions of {survey_id}",
                                    survey_id=survey_id, problem=sentence(exc), lines=[], older=older, newer=newer), 400

@@ -383,8 +383,12 @@ class DiffLine:
 
 
 def diff_versions(db: Store, scope: Scope, survey_id: str, older: int | str, newer: int | str) -> list[DiffLine]:
-    """A readable line-by-line difference between two versions' YAML (each a number, or 'draft'), with three
-    lines of context around each change; an empty list when they are the same."""
+    """A readable line-by-line difference between two versions' YAML (each a number, as an int or its digits,
+    or 'draft'), with three lines of context around each change; an empty list when they are the same."""
+    for which in (older, newer):
+        if which != "draft" and not str(which).isdigit():
+            raise DesignError("choose two versions to compare")
+
     def text(which: int | str) -> str:
         if which == "draft":
             design = open_design(db, scope, survey_id)

@@ -42,11 +42,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import insert, select, update
 
-from surveys import engine
+from surveys import designer, engine
 from surveys import models as m
 from surveys.conversations import ServiceError, start_in
 from surveys.definition import Survey as SurveyDefinition
 from surveys.engine import OutgoingMessage
+from surveys.loader import SurveyError, load_survey_text
 from surveys.scope import Forbidden, Scope
 from surveys.service import InboundMessage, handle_inbound, pending_prompts
 from surveys.store import Store, make_private_sqlite_engine
@@ -229,9 +230,6 @@ def simulator_setup(db: Store, scope: Scope, survey_id: str, draft: bool = False
 
 def _draft_survey(db: Store, scope: Scope, survey_id: str) -> SurveyDefinition:
     """The saved draft as a survey, read through the designer (its access rules); it must load without problems."""
-    from surveys import designer
-    from surveys.loader import SurveyError, load_survey_text
-
     try:
         design = designer.open_design(db, scope, survey_id)
     except designer.DesignError as exc:

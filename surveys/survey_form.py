@@ -194,3 +194,23 @@ def layout(fields: dict[str, str]) -> dict:
         out.append({"i": i, "choices": cs + [max(cs, default=-1) + 1], "rules": rs + [max(rs, default=-1) + 1],
                     "new": i not in qs})
     return {"languages": langs, "questions": out}
+
+
+def fields_for_text(text: str, survey_data: dict | None) -> dict[str, str] | None:
+    """The form's fields for a draft: from its checked survey when it has one (`survey_data`, as
+    `Survey.to_dict()`); else from the YAML as it reads (best effort, so a draft with problems still shows in the
+    form); None when the text does not read as a survey at all."""
+    if survey_data is not None:
+        return to_fields(survey_data)
+    try:
+        return to_fields(yaml.safe_load(text))
+    except Exception:        # any shape YAML may take: the form then says to fix the YAML first
+        return None
+
+
+def errors_by_field(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The loader's problems (path, reason) grouped by the form field each is about."""
+    out: dict[str, list[str]] = {}
+    for path, reason in problems:
+        out.setdefault(field_for(path, reason), []).append(reason)
+    return out
