@@ -87,3 +87,11 @@ def test_the_default_var_folder_is_made_on_a_fresh_clone(tmp_path):
     assert var.is_dir() and settings.database_url == f"sqlite:///{var / 'chorus.db'}"
     with pytest.raises(SettingsError, match="DATABASE_URL: the folder"):
         load_settings(env={"CHORUS_VAR_DIR": str(var), "DATABASE_URL": f"sqlite:///{tmp_path}/nope/x.db"}, dotenv=False)
+
+
+@pytest.mark.parametrize("raw", ["0.0079", "USD 0.0079", "-1 USD", "0.01 US DOLLARS", "abc USD", "NaN USD"])
+def test_a_bad_sms_price_is_one_clear_line_naming_the_setting(tmp_path, raw):
+    with pytest.raises(SettingsError, match=r"SMS_PRICE_PER_SEGMENT: expected an amount and a currency code"):
+        load_settings(env={"CHORUS_VAR_DIR": str(tmp_path), "SMS_PRICE_PER_SEGMENT": raw}, dotenv=False)
+    good = load_settings(env={"CHORUS_VAR_DIR": str(tmp_path), "SMS_PRICE_PER_SEGMENT": "0.0079 usd"}, dotenv=False)
+    assert good.sms_price_per_segment is not None and good.sms_price_per_segment[1] == "USD"
