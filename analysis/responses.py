@@ -442,6 +442,15 @@ def export_ids(db: Store, scope: Scope, f: ResponseFilter, now: datetime) -> lis
     return [r.id for r in _select(db, scope, f, now, rows_of_scope=True).rows]
 
 
+def answered_by(db: Store, scope: Scope, f: ResponseFilter, now: datetime) -> dict[int, int | None]:
+    """Who gave exactly the filtered answers (the same rows as the page and the export): contact id ->
+    the organisation of their first such answer. The action register reaches these people."""
+    out: dict[int, int | None] = {}
+    for r in _select(db, scope, f, now, rows_of_scope=True).rows:
+        out.setdefault(r.contact_id, r.org_id)
+    return out
+
+
 def export_rows(db: Store, scope: Scope, f: ResponseFilter, now: datetime, *,
                 keep_personal_details: bool = False) -> Iterator[list[str]]:
     """Header, then exactly the filtered rows (`analysis.exports.answers_export`: pseudonyms, masked words

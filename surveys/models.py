@@ -616,3 +616,74 @@ class ConsoleSetting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# ---- Closing the loop: the action register and "you said, we did" -----------------------------------------------
+class Action(Base):
+    """What staff heard and what they are doing about it: linked to a survey (and question), a theme, an
+    organisation (NULL: the partnership) and a period. `message` is the "you said, we did" text per language
+    ({"en": "...", "es": "..."}); publishing it queues one LoopMessage per person reached."""
+
+    __tablename__ = "action"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    heard: Mapped[str] = mapped_column(Text)            # what people said ("the waiting room is cold")
+    doing: Mapped[str] = mapped_column(Text)            # what is being done ("we have fixed the heating")
+    # planned | in_progress | done | cant_do (with `why_not`)
+    status: Mapped[str] = mapped_column(String(16))
+    why_not: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(100))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    survey_id: Mapped[str | None] = mapped_column(String(64))
+    question_key: Mapped[str | None] = mapped_column(String(64))
+    theme: Mapped[str | None] = mapped_column(String(100))
+    since: Mapped[datetime | None]                      # the period the answers it answers were given in
+    until: Mapped[datetime | None]
+    # Who a publication reaches: "raised" (the answers above) or "cohort" (an organisation's people, by tag).
+    audience: Mapped[str] = mapped_column(String(16), default="raised")
+    cohort_tag: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[dict[str, Any] | None]
+    due_on: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    published_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ActionEvent(Base):
+    """An action's history: each status change or note, when and by whom. The digest reads an action's status
+    at its cut-off from here, so rebuilding a week gives the same figures."""
+
+    __tablename__ = "action_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str | None] = mapped_column(String(16))   # the status from then on (None: a note only)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class LoopMessage(Base):
+    """One person told about one action: at most once (the unique constraint), through the outbox message
+    `message_id`. A person's erasure removes the row (the count of people told is kept on the action's
+    publication events, not here)."""
+
+    __tablename__ = "loop_message"
+    __table_args__ = (UniqueConstraint("action_id", "contact_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    language: Mapped[str] = mapped_column(String(16))
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ActionReply(Base):
+    """A person's reply to a "you said, we did" message: their answer (a comment) linked to the action."""
+
+    __tablename__ = "action_reply"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), unique=True)

@@ -176,6 +176,8 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                                       conv_id if late else None, inbound_id, ev.question, None,
                                       "late" if late else "comment", ev.raw, None, after.language, now,
                                       enrolment=enrolment)
+            if not late:
+                _link_loop_reply(conn, contact.id, inbound_id, now)
         elif isinstance(ev, engine.ConversationStarted):
             conv_id = insert_conversation(db, conn, contact.id, after, now)
             nc = after.conversation
@@ -249,6 +251,27 @@ def _insert_answer(db: Store, conn, contact: LoadedContact, conv: ConversationVi
                                         tags["flag"], now)
         return [n_alerted]
     return []
+
+
+# A comment this soon after a "you said, we did" message is a reply to it, stored on the action.
+LOOP_REPLY_WINDOW = timedelta(days=14)
+LM, AR = m.LoopMessage.__table__, m.ActionReply.__table__
+
+
+def _link_loop_reply(conn, contact_id: int, inbound_id: int, now: datetime) -> None:
+    """Link the comment just stored from `inbound_id` to the action of the person's latest "you said, we did"
+    message, when that message went out within LOOP_REPLY_WINDOW (a comment, not a survey answer: nothing
+    else was open)."""
+    action_id = conn.execute(
+        select(LM.c.action_id).join(M, M.c.id == LM.c.message_id)
+        .where(LM.c.contact_id == contact_id, M.c.sent_at.is_not(None), M.c.sent_at > now - LOOP_REPLY_WINDOW)
+        .order_by(M.c.sent_at.desc()).limit(1)).scalar()
+    if action_id is None:
+        return
+    answer_id = conn.execute(select(A.c.id).where(A.c.message_id == inbound_id, A.c.status == "comment")
+                             .order_by(A.c.id.desc()).limit(1)).scalar()
+    if answer_id is not None:
+        conn.execute(insert(AR).values(action_id=action_id, answer_id=answer_id))
 
 
 def tag_context(db: Store, conn, survey, conv_id, question, qtype, status, language) -> dict:
