@@ -21,7 +21,7 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
                    *, survey_checks: Callable[[], object] | None = None,
                    send_estimates: object | None = None, screens=None) -> Blueprint:
     from console import admin, auth, home, security, signin_views
-    from console import dashboard, designer, digests, flags, participants, responses, simulator, waves
+    from console import actions, dashboard, designer, digests, flags, participants, responses, simulator, waves
 
     from analysis.digest.render import points
 
@@ -35,6 +35,6 @@ def make_blueprint(store: Store, settings: Settings, clock: Callable[[], datetim
     bp.add_app_template_filter(lambda value: points({"value": value}), "change_points")
     # Each area adds its routes; add new areas (participants, responses, flags, ...) to this tuple.
     for area in (home, signin_views, admin,
-                 dashboard, participants, responses, flags, digests, waves, designer, simulator):
+                 dashboard, participants, responses, flags, actions, digests, waves, designer, simulator):
         area.register(bp, ctx)
     return bp

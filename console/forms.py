@@ -3,7 +3,8 @@ field they are about (`show_error`), in the same words the command line prints."
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (BooleanField, DateField, HiddenField, PasswordField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -97,3 +98,32 @@ class WaveFromPreviewForm(FlaskForm):
     survey = HiddenField(validators=[InputRequired()])
     at = HiddenField(validators=[InputRequired()])
     expect = HiddenField(validators=[InputRequired()])
+
+
+class ActionRecordForm(FlaskForm):
+    """An action of the register: what was heard, what is done, who owns it, what it is about, whom it tells.
+    Errors of `analysis.actions` land next to the field they name ("heard: ...")."""
+    heard = TextAreaField("You said (what people told you)", validators=[InputRequired("Say what people said.")],
+                          description="In their terms, e.g. \u201cthe waiting room is cold\u201d.")
+    doing = TextAreaField("We did (what you are doing about it)",
+                          validators=[InputRequired("Say what is being done about it.")])
+    owner = StringField("Owner", validators=[InputRequired("Name the person responsible.")])
+    status = SelectField("Status")
+    why_not = TextAreaField("Why it can't be done", description="Needed when the status is \u201ccan't do\u201d.")
+    org = SelectField("Organisation")
+    survey = SelectField("Survey", validators=[Optional()])
+    question = StringField("Question (its key, optional)", validators=[Optional(), Length(max=64)])
+    theme = StringField("Theme (as the responses page names it, optional)", validators=[Optional(), Length(max=100)])
+    since = DateField("Answers from (optional)", validators=[Optional()])
+    until = DateField("Answers until (exclusive, optional)", validators=[Optional()])
+    audience = RadioField("Who hears back", choices=[
+        SelectChoice("raised", "The people who raised it (their answers match the survey, question, theme and period)"),
+        SelectChoice("cohort", "A cohort of the organisation's people")], default="raised")
+    cohort_tag = StringField("Cohort tag (empty: everyone in the organisation)", validators=[Optional(), Length(max=64)])
+    due_on = DateField("Due (optional)", validators=[Optional()])
+
+
+class ActionStatusForm(FlaskForm):
+    status = SelectField("New status")
+    why_not = TextAreaField("Why it can't be done", description="Needed for \u201ccan't do\u201d.")
+    note = TextAreaField("Note (optional)")

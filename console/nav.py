@@ -20,6 +20,7 @@ NAV: list[NavItem] = [
     NavItem("Participants", "console.participants", ("admin", "staff")),
     NavItem("Responses", "console.responses", ("admin", "staff", "governance")),
     NavItem("Flags", "console.flags", ("admin", "staff", "safeguarding")),
+    NavItem("Actions", "console.actions"),
     NavItem("Digests", "console.digests"),
     NavItem("Surveys", "console.designs", ("admin", "staff")),
     NavItem("Waves", "console.waves", ("admin", "staff")),

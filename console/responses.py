@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import replace
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, send_file, url_for
@@ -96,7 +96,15 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             except AdminError as exc:
                 problem, summary, answers = sentence(exc), None, None
         orgs = list_organisations(ctx.store)
+        period = {}
+        if summary is not None:
+            # The action's period as dates (the form takes dates): the filter's first day, and its end only when
+            # the filter has one (an open range runs to when the action is published).
+            period["since"] = (summary.since + timedelta(hours=12)).date().isoformat()
+            if f.week or f.until:
+                period["until"] = (summary.until + timedelta(hours=12)).date().isoformat()
         return render_template("console/responses.html", title="Responses", surveys=known, raw=raw, f=f,
+                               action_period=period,
                                summary=summary, answers=answers, questions=questions, problem=problem, orgs=orgs,
                                sentiments=rs.SENTIMENTS, labels=rs.CORRECTABLE, query=query_of(raw),
                                query_of=query_of, form=ActionForm(),

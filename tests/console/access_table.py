@@ -107,6 +107,23 @@ ACCESS: dict[tuple[str, str], dict] = {
                                                    governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("GET", "/console/exports/<int:job_id>/download"): per(admin=FORBIDDEN, staff=ALLOWED, safeguarding=FORBIDDEN,
                                                             governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    # the action register (issue 16): everyone reads it; admin and the action's organisation's staff change it
+    ("GET", "/console/actions"): everyone(OK),
+    ("GET", "/console/actions/new"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                         other_org_staff=OK),
+    ("POST", "/console/actions/new"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN, governance=FORBIDDEN,
+                                          other_org_staff=ALLOWED),
+    ("GET", "/console/actions/<int:action_id>"): everyone(OK),
+    ("GET", "/console/actions/<int:action_id>/edit"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                          governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/actions/<int:action_id>/edit"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                           governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/actions/<int:action_id>/status"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                             governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("GET", "/console/actions/<int:action_id>/publish"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
+                                                             governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    ("POST", "/console/actions/<int:action_id>/publish"): per(admin=ALLOWED, staff=ALLOWED, safeguarding=FORBIDDEN,
+                                                              governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("GET", "/console/digests"): everyone(OK),
     ("GET", "/console/digests/preview"): everyone(OK),
     ("GET", "/console/digests/send"): admin_only(),
@@ -159,4 +176,5 @@ URL_VALUES = {
     # pages-b
     "answer_id": "answer_id", "job_id": "job_id", "wave_id": "wave_id", "week": "week", "archive_scope": "archive_scope",
     "survey_id": "survey_id", "number": "number",       # surveys
+    "action_id": "action_id",                            # actions
 }

@@ -58,6 +58,7 @@ def people(sqlite_db, now):
     ids.update(_river_flag(data, db, now, river, youth, secrets))          # pages-a (first: it reads the only flag)
     ids.update(_responses_and_waves(data, db, now, made, river, youth))   # pages-b
     ids.update(_river_survey(db, now, made, river))                         # surveys (the designer)
+    ids.update(_river_action(db, now, made, river))       # actions (issue 16)
     secrets += [s for s in RIVER_SECRETS if s not in secrets]
     return {"accounts": made, "ids": ids, "secrets": secrets}
 
@@ -91,6 +92,24 @@ def _river_survey(db, now, made, river) -> dict:
     designer.save_draft(db, staff_scope, "river-visit", design.yaml_text.replace("How was", "How is"), now,
                         survey_checks(db.settings))
     return {"survey_id": "river-visit", "number": 1}
+
+
+def _river_action(db, now, made, river) -> dict:
+    """A river action about the pantry survey, with a reply: the river answer holding a name and a number, so
+    the access matrix proves governance and youth staff never read a reply."""
+    from sqlalchemy import select
+
+    from analysis.actions import ActionInput, record_action
+    from surveys import models as m
+
+    staff_scope = Scope("staff", frozenset({river}), made["staff"].id, "Staff")
+    action = record_action(db, staff_scope, ActionInput(
+        "the waiting times are long", "a second queue on Tuesdays", "Staff", "river", "pantry",
+        message={"en": "You said the waits were long: we opened a second queue."}), now)
+    with db.write() as conn:
+        words = conn.execute(select(m.Answer.id).where(m.Answer.raw_text.like("%Jane Smith%"))).scalar_one()
+        conn.execute(m.ActionReply.__table__.insert().values(action_id=action.id, answer_id=words))
+    return {"action_id": action.id}
 
 
 # pages-b: answers, a wave, an archived digest and an export of river's, for the dashboard, responses, digests
