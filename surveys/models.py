@@ -616,3 +616,18 @@ class ConsoleSetting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(String(100))
+
+
+# ---- Retention ---------------------------------------------------------------------------------------------------
+class RetentionRun(Base):
+    """One run of the retention purge (surveys/retention.py): when, who started it ('clock' or 'command line'),
+    the periods in force (days per kind, null: kept) and how many rows or files of each kind it purged. Counts
+    only: never what was purged."""
+
+    __tablename__ = "retention_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    periods: Mapped[dict[str, Any]]
+    counts: Mapped[dict[str, Any]]
+    finished_at: Mapped[datetime | None]
