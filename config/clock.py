@@ -1,7 +1,8 @@
 """The clock (the Procfile's `clock:` process): APScheduler 3 and nothing else.
 
 Every `TICK` seconds, whichever clock holds the database lease creates due waves, queues reminders and
-expires stale conversations. A second clock process waits, renewing nothing, and takes over within the
+expires stale conversations; every RETENTION_CHECK seconds it also runs the day's retention purge when one is
+due (surveys/retention.py: once a day, after 03:00 in CHORUS_TIMEZONE). A second clock process waits, renewing nothing, and takes over within the
 lease's lifetime if the leader stops. Jobs are plain importable functions, as APScheduler requires.
 """
 from __future__ import annotations
@@ -15,12 +16,14 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from surveys import retention
 from surveys.housekeeping import expire_stale, hold_lease, send_reminders
 from surveys.store import Store
 from surveys.waves import due_waves
 
 log = logging.getLogger("chorus.clock")
 TICK = 30  # seconds
+RETENTION_CHECK = 15 * 60  # seconds between checks whether the day's retention purge is due
 LEASE = timedelta(seconds=90)  # three ticks: a leader that misses two in a row loses it
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -47,10 +50,29 @@ def tick(db: Store, now: datetime | None = None, holder: str = HOLDER) -> dict:
     return done
 
 
+def retention_job(db: Store, now: datetime | None = None, holder: str = HOLDER) -> dict | None:
+    """The daily retention purge, if this process leads and no run has started since the day's RUN_AT. A job
+    of its own, not part of `tick`: a long purge must not hold up waves, reminders and expiry. Returns the
+    counts when it ran (None otherwise)."""
+    now = now or datetime.now(timezone.utc)
+    if not hold_lease(db, "clock", holder, now, LEASE) or not retention.due(db, now):
+        return None
+    try:
+        return retention.run(db, now, source=retention.CLOCK).counts
+    except Exception:  # recorded as a run without counts; the next day's run finishes what this one left
+        log.exception("clock: the retention purge failed")
+        return None
+
+
 def scheduler(db: Store, blocking: bool = True):
     sched = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone.utc)
-    sched.add_job(tick, "interval", seconds=TICK, args=[db], next_run_time=datetime.now(timezone.utc),
+    start = datetime.now(timezone.utc)
+    sched.add_job(tick, "interval", seconds=TICK, args=[db], next_run_time=start,
                   max_instances=1, coalesce=True, id="chorus-tick")
+    # After the first tick has taken the lease; then every RETENTION_CHECK seconds (it runs once a day).
+    sched.add_job(retention_job, "interval", seconds=RETENTION_CHECK, args=[db],
+                  next_run_time=start + timedelta(seconds=TICK), max_instances=1, coalesce=True,
+                  id="chorus-retention")
     return sched
 
 

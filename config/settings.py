@@ -97,6 +97,12 @@ class Settings:
     telegram_api_base_url: str | None = None  # tests and fakes only, e.g. http://127.0.0.1:8081/bot
     telegram_rate_per_second: float = 30.0  # Telegram's limit per bot
     telegram_chat_rate_per_second: float = 1.0  # and per chat
+    # Retention (surveys/retention.py): days after which the clock purges each kind of data; None keeps it.
+    retention_free_text_days: int | None = None    # the words of answers and of inbound messages
+    retention_contact_days: int | None = None      # contact details, counted from a contact's last activity
+    retention_messages_days: int | None = None     # the text of the message log (in and out)
+    retention_exports_days: int | None = 7         # background export files and their jobs
+    retention_audit_days: int | None = None        # audit log entries
 
     @property
     def sms_enabled(self) -> bool:
@@ -189,6 +195,22 @@ def _int(env: dict, name: str, default: int, minimum: int = 1) -> int:
         raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
     if value < minimum:
         raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
+    return value
+
+
+def _retention_days(env: dict, name: str, default: int | None) -> int | None:
+    """A retention period in days: unset takes the default, 'never' keeps the data (None)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "never":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SettingsError(f"{name}: expected a whole number of days (at least 1) or 'never', got {raw!r}")
     return value
 
 
@@ -336,4 +358,9 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         smtp_username=env.get("SMTP_USERNAME") or None,
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_starttls=(env.get("SMTP_STARTTLS") or "true").lower() not in ("0", "false", "no"),
+        retention_free_text_days=_retention_days(env, "RETENTION_FREE_TEXT_DAYS", None),
+        retention_contact_days=_retention_days(env, "RETENTION_CONTACT_DAYS", None),
+        retention_messages_days=_retention_days(env, "RETENTION_MESSAGES_DAYS", None),
+        retention_exports_days=_retention_days(env, "RETENTION_EXPORTS_DAYS", 7),
+        retention_audit_days=_retention_days(env, "RETENTION_AUDIT_DAYS", None),
     )

@@ -1,5 +1,5 @@
 """Admin pages: users (list, add, role and organisations, disable/enable, reset password or two-factor),
-the audit log and the console settings. Every change goes through surveys.accounts / surveys.twofactor with
+the audit log, retention (periods and the last purges) and the console settings. Every change goes through surveys.accounts / surveys.twofactor with
 the admin's scope, which writes its audit entry."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
 from console.forms import ActionForm, AddUserForm, RoleForm, SelectChoice, SettingsForm, show_error
-from surveys import accounts, audit, twofactor
+from surveys import accounts, audit, retention, twofactor
 from surveys.accounts import AccountError
 from surveys.admin import list_organisations
 
@@ -125,3 +125,10 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
             flash("Settings saved.", "success")
             return redirect(url_for("console.settings"))
         return render_template("console/settings.html", title="Settings", form=form)
+
+    @bp.get("/console/retention", endpoint="retention")
+    @requires("admin")
+    def retention_page():
+        now = ctx.clock()
+        return render_template("console/retention.html", title="Retention", now=now, counts=retention.COUNTS,
+                               view=retention.overview(ctx.store, g.scope, now))

@@ -26,6 +26,7 @@ NAV: list[NavItem] = [
     NavItem("Waves", "console.waves", ("admin", "staff")),
     NavItem("Users", "console.users", ("admin",)),
     NavItem("Audit log", "console.audit", ("admin",)),
+    NavItem("Retention", "console.retention", ("admin",)),
     NavItem("Settings", "console.settings", ("admin",)),
 ]
 

@@ -687,3 +687,18 @@ class ActionReply(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"), index=True)
     answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), unique=True)
+
+
+# ---- Retention ---------------------------------------------------------------------------------------------------
+class RetentionRun(Base):
+    """One run of the retention purge (surveys/retention.py): when, who started it ('clock' or 'command line'),
+    the periods in force (days per kind, null: kept) and how many rows or files of each kind it purged. Counts
+    only: never what was purged."""
+
+    __tablename__ = "retention_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    periods: Mapped[dict[str, Any]]
+    counts: Mapped[dict[str, Any]]
+    finished_at: Mapped[datetime | None]

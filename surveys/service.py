@@ -129,6 +129,12 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
     if contact.unreachable_at is not None:
         # They wrote to us, so we can reach them again (an unblocked bot, a number back in service).
         contacts.record_reachability(conn, C.c.id == contact.id, True, None, now)
+    if contact.address is None and contact.consented:
+        # Retention removed the address of someone who had gone quiet (surveys/retention.py); they wrote to us
+        # and still take part, so we keep it again. (A refusal everywhere leaves no consent: never restored.)
+        contacts.save_contact(db, conn, contacts.StoredContact(contact.id, None, contact.language),
+                              channel=msg.channel, address=address, address_hash=h, language=None,
+                              default_language=contact.language, now=now, lift_opt_out=False)
     if msg.kind == "edit":
         return _edit(db, conn, msg, now, contact, text)
 
