@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from analysis.digest import render
 from analysis.digest.build import Options, build
-from analysis.digest.model import Digest
+from analysis.digest.model import Digest, digest_from_dict
 from analysis.redact import redact
 from surveys import models as m
 from surveys.store import Store
@@ -143,6 +143,16 @@ def build_and_archive(db: Store, opts: Options, now: datetime, out_dir: Path | N
     return Archived(archive_id, path, digest, prior is not None)
 
 
+def load(row) -> Archived | None:
+    """An archived digest as it was built (its digest.json), None when its record is missing or unreadable."""
+    path = Path(row.path)
+    try:
+        d = json.loads((path / "digest.json").read_text(encoding="utf-8"))
+        return Archived(row.id, path, digest_from_dict(d), False)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass(frozen=True)
 class ArchiveStatus:
     week: str
@@ -222,6 +232,9 @@ def drop_gone_quotes(db: Store, row, now: datetime) -> bool:
     _write(path, files_for(d))
     A, E = m.Answer.__table__, m.Enrolment.__table__
     with db.write() as conn:
+        # The digest emails of its sendings carry its text (the outbox row, and the log of what was sent).
+        conn.execute(update(M).where(M.c.id.in_(select(DD.c.message_id).where(DD.c.archive_id == row.id)),
+                                     M.c.channel == "email").values(text=render.render_text(d)))
         gone = select(DQ.c.id).select_from(DQ.outerjoin(A, A.c.id == DQ.c.answer_id)
                                            .outerjoin(E, E.c.id == A.c.enrolment_id)).where(
             DQ.c.archive_id == row.id,
