@@ -29,6 +29,10 @@ class ParticipantError(AdminError):
     """A participant operation that cannot be done (no such participant, a bad filter)."""
 
 
+class RequestProblem(ParticipantError):
+    """An erasure's request reference that cannot be kept (too long, or the person's own number in it)."""
+
+
 @dataclass(frozen=True)
 class ParticipantFilter:
     """What to look for. Every field is optional; `org` is a join code; `query` matches a pseudonym (P-...),
@@ -310,11 +314,11 @@ def _check_request(request: str | None, address: str | None) -> str | None:
     if request is None:
         return None
     if len(request) > REQUEST_MAX:
-        raise ParticipantError(f"request: at most {REQUEST_MAX} characters")
+        raise RequestProblem(f"request: at most {REQUEST_MAX} characters")
     digits = "".join(ch for ch in (address or "") if ch.isdigit())
     typed = "".join(ch for ch in request if ch.isdigit())
     if address and (address.casefold() in request.casefold() or (len(digits) >= 6 and digits[-6:] in typed)):
-        raise ParticipantError("request: say which request it was (e.g. 'email of 3 Dec'), not the person's "
+        raise RequestProblem("request: say which request it was (e.g. 'email of 3 Dec'), not the person's "
                                "number or chat id: it is kept after the erasure")
     return request
 
@@ -385,6 +389,6 @@ def list_erasures(db: Store, scope: Scope, limit: int = 200) -> list[Tombstone]:
 
 
 __all__ = ["ParticipantFilter", "ParticipantRow", "ParticipantPage", "ParticipantDetail", "ConsentChange",
-           "Membership", "Erased", "ParticipantError", "search_participants", "participant_detail",
+           "Membership", "Erased", "ParticipantError", "RequestProblem", "search_participants", "participant_detail",
            "preview_import", "import_participants", "add_participant", "erase_participant", "Tombstone",
            "list_erasures"]
