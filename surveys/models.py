@@ -392,8 +392,9 @@ def latest_answer_labels():
 
 class Flag(Base):
     """A safeguarding flag: an answer a person must read. Created with the answer, in the same transaction,
-    with its alerts; never closed automatically. The answer link is cut (not the flag) when the person's data
-    is erased, so the record that a flag was raised and how it was handled survives."""
+    with its alerts; never closed automatically. When the person is erased the answer link is cut and the staff
+    notes (here and in flag_event) are cleared, not the flag: the record that a flag was raised and how it was
+    handled survives (surveys.erasure)."""
 
     __tablename__ = "flag"
     id: Mapped[int] = mapped_column(primary_key=True)
