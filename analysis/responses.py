@@ -517,7 +517,7 @@ def export_responses(db: Store, scope: Scope, f: ResponseFilter, fmt: str, out: 
 @dataclass(frozen=True)
 class ExportJobView:
     id: int
-    status: str                # queued | running | done | failed
+    status: str                # queued | running | done | failed | erased (file removed after an erasure)
     format: str
     done: int
     total: int
@@ -596,12 +596,17 @@ def run_export(db: Store, job_id: int, now: datetime) -> ExportJobView:
             written = write_export(answers_export(db, keep_personal_details=keep, answer_ids=ids), fmt, out, progress)
         tmp.replace(path)
         with db.write() as conn:
-            conn.execute(update(J).where(J.c.id == job_id).values(status="done", done=written, path=str(path),
-                                                                  finished_at=now))
+            finished = conn.execute(update(J).where(J.c.id == job_id, J.c.status == "running").values(
+                status="done", done=written, path=str(path), finished_at=now)).rowcount
+        if not finished:
+            # Someone was erased while it ran (surveys.erasure marked it): their rows may be in the file.
+            path.unlink(missing_ok=True)
     except Exception as exc:  # noqa: BLE001 - recorded on the job for the page to show
         reason = str(exc).splitlines()[0][:250] if isinstance(exc, (AdminError, Forbidden)) else exc.__class__.__name__
+        path.with_suffix(".part").unlink(missing_ok=True)
         with db.write() as conn:
-            conn.execute(update(J).where(J.c.id == job_id).values(status="failed", error=reason, finished_at=now))
+            conn.execute(update(J).where(J.c.id == job_id, J.c.status == "running").values(
+                status="failed", error=reason, finished_at=now))
     return _job_view(db, job_id)
 
 

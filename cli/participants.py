@@ -53,3 +53,29 @@ def participants_import(csv_file) -> None:
                                    "rejected rows and run it again")
     click.echo(f"imported: {report.summary()}" + ("; consent pending for each one created" if report.created else ""))
 
+
+
+@participants.command("erase")
+@click.argument("participant_id", type=int)
+@click.option("--request", default=None,
+              help="Which request this answers, kept on the erasure's record (e.g. 'email of 3 Dec'); not their "
+                   "name or number.")
+@click.option("--by", default=None, help="Who is erasing (default: operator).")
+def participants_erase(participant_id, request, by) -> None:
+    """Erase participant ID (the number in the console's address) and everything they said, and send them a
+    receipt. Cannot be undone."""
+    from dataclasses import replace
+
+    from surveys.participants import ParticipantError, erase_participant
+    from surveys.scope import Scope
+
+    scope = Scope.operator()
+    if by and by.strip():
+        scope = replace(scope, actor=by.strip()[:100])
+    try:
+        erased = erase_participant(_store(), scope, participant_id, _now(), request=request)
+    except ParticipantError as exc:
+        raise click.ClickException(str(exc)) from None
+    receipt = ("receipt queued (the worker sends it, then forgets their address)" if erased.receipt == "queued"
+               else f"no receipt: {erased.receipt.removeprefix('not sent: ')}")
+    click.echo(f"erased {erased.pseudonym} ({', '.join(erased.organisations)}) as E-{erased.erasure_id}; {receipt}")

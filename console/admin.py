@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
 from console.forms import ActionForm, AddUserForm, RoleForm, SelectChoice, SettingsForm, show_error
-from surveys import accounts, audit, retention, twofactor
+from surveys import accounts, audit, participants, retention, twofactor
 from surveys.accounts import AccountError
 from surveys.admin import list_organisations
 
@@ -113,6 +113,12 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
         entries = audit.list_entries(ctx.store, g.scope, limit=100, before_id=before, action=action_filter)
         return render_template("console/audit.html", title="Audit log", entries=entries, action=action_filter or "",
                                older=entries[-1].id if len(entries) == 100 else None)
+
+    @bp.get("/console/erasures")
+    @requires("admin")
+    def erasures():
+        return render_template("console/erasures.html", title="Erasures",
+                               tombstones=participants.list_erasures(ctx.store, g.scope))
 
     @bp.route("/console/settings", methods=["GET", "POST"])
     @requires("admin")

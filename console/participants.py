@@ -13,7 +13,6 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
-from console.forms import ActionForm
 from surveys import participants as p
 from surveys.admin import AdminError, list_organisations
 from surveys.channels import PARTICIPANT_CHANNELS
@@ -154,15 +153,31 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def erase_participant(contact_id: int):
         d = detail(contact_id)
-        form = ActionForm()
+        form = EraseForm()
         if form.validate_on_submit():
             try:
-                erased = p.erase_participant(ctx.store, g.scope, contact_id, ctx.clock(), source=client_ip())
+                erased = p.erase_participant(ctx.store, g.scope, contact_id, ctx.clock(), source=client_ip(),
+                                             request=form.request.data)
+            except p.RequestProblem as exc:
+                form.request.errors.append(str(exc).removeprefix("request: "))
+                return render_template("console/participant_erase.html", title="Erase a participant", d=d,
+                                       form=form), 400
             except p.ParticipantError:
                 abort(404)
-            flash(f"{erased.pseudonym} and everything they said are erased.", "success")
+            receipt = ("a receipt is on its way to them" if erased.receipt == "queued"
+                       else f"no receipt was sent ({erased.receipt.removeprefix('not sent: ')})")
+            flash(f"{erased.pseudonym} and everything they said are erased (E-{erased.erasure_id}); {receipt}.",
+                  "success")
             return redirect(url_for("console.participants"))
-        return render_template("console/participant_erase.html", title="Erase a participant", d=d, form=form)
+        return (render_template("console/participant_erase.html", title="Erase a participant", d=d, form=form),
+                400 if request.method == "POST" else 200)
+
+
+class EraseForm(FlaskForm):
+    request = StringField("Which request is this? (optional, kept on the record)",
+                          validators=[Optional(), Length(max=p.REQUEST_MAX, message="At most 200 characters.")],
+                          description="For example 'email of 3 Dec' or a ticket number; not the person's name "
+                                      "or number.")
 
 
 def _uploaded_text(form: ImportForm) -> str | None:

@@ -42,11 +42,11 @@ ORDER BY e.id
 """
 
 STATEMENTS = {
-    "known": "SELECT id FROM message WHERE channel = :channel AND external_id = :external_id",
+    "known": "SELECT id FROM message WHERE channel = :channel AND external_id IN (:external_id, :erased_id)",
     "replies": "SELECT text, payload FROM message WHERE in_reply_to_id = :message_id AND status <> 'suppressed' "
     "ORDER BY id",
     "suppress_replies": "UPDATE message SET status = 'suppressed' WHERE in_reply_to_id = "
-    "(SELECT id FROM message WHERE channel = :channel AND external_id = :external_id)",
+    "(SELECT id FROM message WHERE channel = :channel AND external_id IN (:external_id, :erased_id))",
     "session_by_hash": _SESSION.format(where="c.channel = :channel AND c.address_hash = :hash"),
     "session_by_id": _SESSION.format(where="c.id = :contact_id"),
     "insert_message": _insert("message", _MESSAGE_COLUMNS),

@@ -44,6 +44,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "or anything else to keep them.",
         "delete_done": "Done: your answers and details have been deleted. You won't hear from us again unless you join again.",
         "delete_cancelled": "OK, nothing has been deleted.",
+        "erasure_receipt": "As you asked, we have erased your answers and details ({orgs}) from our feedback "
+        "system (reference E-{ref}). You won't hear from us again unless you join again.",
         "reprompt_number": "Please reply with a number from {min} to {max}.",
         "reprompt_number_labels": "Please reply with a number from {min} ({min_label}) to {max} ({max_label}).",
         "reprompt_choice": "Please reply with the number of one of the options.",
@@ -86,6 +88,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "o cualquier otra cosa para conservarlos.",
         "delete_done": "Hecho: hemos borrado tus respuestas y tus datos. No volverás a saber de nosotros salvo que te unas otra vez.",
         "delete_cancelled": "De acuerdo, no se ha borrado nada.",
+        "erasure_receipt": "Como pediste, hemos borrado tus respuestas y tus datos ({orgs}) de nuestro "
+        "sistema de opiniones (referencia E-{ref}). No volverás a saber de nosotros salvo que te unas otra vez.",
         "reprompt_number": "Responde con un número del {min} al {max}.",
         "reprompt_number_labels": "Responde con un número del {min} ({min_label}) al {max} ({max_label}).",
         "reprompt_choice": "Responde con el número de una de las opciones.",

@@ -233,7 +233,7 @@ class Message(Base):
     created_at: Mapped[datetime]
     # The outbox (outbound rows the worker sends): why it is sent, not before when (quiet hours, backoff),
     # what it costs against the channel's rate (SMS segments), and the claim that makes a send happen once.
-    purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast
+    purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast | receipt
     # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
     to_address: Mapped[str | None] = mapped_column(String(254))
     # Indexed: the digest and wave counts look up an invitation's messages.
@@ -291,12 +291,23 @@ def free_text_answers() -> ColumnElement[bool]:
 
 
 class Erasure(Base):
-    """That an erasure happened and when: no identifier of the person is kept."""
+    """The tombstone of an erasure: when, by whom, on what request, what was removed (counts) and whether the
+    person was sent a receipt. No identifier of the person is kept (see surveys.erasure)."""
 
     __tablename__ = "erasure"
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
+    # The staff member's name (or "operator" at the command line), or "the person (DELETE)".
+    by: Mapped[str | None] = mapped_column(String(100))
+    # Staff erasure: a reference to the request ("email of 3 Dec"), never the person's name or number.
+    request: Mapped[str | None] = mapped_column(String(200))
+    # What was removed, as counts: {"answers": 4, "messages": 12, ...}
+    removed: Mapped[dict[str, Any] | None]
+    # replied (their own DELETE: the reply is the receipt) | queued (a staff erasure: see receipt_message_id,
+    # an outbox row that forgets its address and text once sent or failed) | not sent: <why>
+    receipt: Mapped[str | None] = mapped_column(String(64))
+    receipt_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
 
 
 class Wave(Base):
@@ -381,8 +392,9 @@ def latest_answer_labels():
 
 class Flag(Base):
     """A safeguarding flag: an answer a person must read. Created with the answer, in the same transaction,
-    with its alerts; never closed automatically. The answer link is cut (not the flag) when the person's data
-    is erased, so the record that a flag was raised and how it was handled survives."""
+    with its alerts; never closed automatically. When the person is erased the answer link is cut and the staff
+    notes (here and in flag_event) are cleared, not the flag: the record that a flag was raised and how it was
+    handled survives (surveys.erasure)."""
 
     __tablename__ = "flag"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -513,7 +525,8 @@ class ExportJob(Base):
     filter: Mapped[dict[str, Any]]
     format: Mapped[str] = mapped_column(String(8))          # csv | xlsx
     keep_personal_details: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16))         # queued | running | done | failed
+    # queued | running | done | failed | erased (its file was removed: it could hold an erased person's answers)
+    status: Mapped[str] = mapped_column(String(16))
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[str | None] = mapped_column(String(500))

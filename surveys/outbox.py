@@ -31,6 +31,7 @@ from surveys import models as m
 from surveys import ratelimit
 from surveys.channels import Channel, ChannelError, not_configured, units_of
 from surveys.delivery import apply_effect
+from surveys.erasure import IN_HAND, RECEIPT, erased_external_id, forget_receipt
 from surveys.engine import OutgoingMessage
 from surveys.conversations import ServiceError, start_in
 from surveys.outgoing import outbound_row
@@ -169,12 +170,14 @@ class Worker:
                         "prev": prev.id, "prev_status": "queued" if provider_id else "sent",
                         "provider_id": provider_id or None, "next": row.id, "worker": self.worker_id,
                         "now": now}) == 2
+                    self._forget(lane, prev, provider_id)
                 else:
                     if done is not None:
                         self._record(lane, *done)
                     done = None
                     if reason:
                         lane.run("cancel", {"row_id": row.id, "why": reason})
+                        self._forget(lane, row)
                         continue
                     marked = lane.run("mark_sending", {"row_id": row.id, "worker": self.worker_id, "now": now}) == 1
                 done = None
@@ -182,6 +185,7 @@ class Worker:
                     # Handed to another worker by recovery, or the contact opted out or became unreachable
                     # since the claim: cancel it in the second case.
                     lane.run("cancel_if_unsendable", {"row_id": row.id, "worker": self.worker_id})
+                    self._forget(lane, row)
                     continue
                 if rate:
                     self._sleep_until(slot)
@@ -211,7 +215,18 @@ class Worker:
         if wait > 0:
             self.sleep(wait)
 
+    def _forget(self, lane: "_Lane", row: "_Row", provider_id: str | None = None) -> None:
+        """An erasure's receipt the worker is done with (sent, failed for good, cancelled) keeps no address,
+        text or readable provider id (see surveys.erasure); one still to retry keeps them."""
+        if row.purpose == RECEIPT:
+            lane.run("forget_receipt", {"row_id": row.id, "erased": erased_external_id(self.db, row.channel, provider_id)
+                                        if provider_id else None})
+
     def _record(self, lane: "_Lane", row: "_Row", outcome) -> None:
+        self._record_outcome(lane, row, outcome)
+        self._forget(lane, row, None if isinstance(outcome, ChannelError) else outcome)
+
+    def _record_outcome(self, lane: "_Lane", row: "_Row", outcome) -> None:
         if not isinstance(outcome, ChannelError):
             lane.run("sent", {"row_id": row.id, "new_status": "queued" if outcome else "sent",
                               "provider_id": outcome or None, "now": self.db.hot.time_in(self.clock())})
@@ -259,6 +274,9 @@ WHERE id = :prev
     "cancel_if_unsendable": "UPDATE message SET status = 'cancelled', error_code = 'contact unsendable' "
                             f"WHERE id = :row_id AND status = 'claimed' AND claimed_by = :worker AND {_UNSENDABLE}",
     "cancel": "UPDATE message SET status = 'cancelled', error_code = :why WHERE id = :row_id",
+    "forget_receipt": "UPDATE message SET to_address = NULL, text = NULL, payload = NULL, external_id = :erased "
+                      f"WHERE id = :row_id AND purpose = '{RECEIPT}' AND status NOT IN "
+                      f"({', '.join(repr(s) for s in IN_HAND)})",
 }
 _LANE_SQL_PG = {k: re.sub(r":(\w+)", r"%(\1)s", v) for k, v in _LANE_SQL.items()}
 # On SQLite the lanes of every worker in this process take turns at the database through this lock: SQLite
@@ -329,9 +347,10 @@ WITH claimed AS (
         WHERE status IN ('pending', 'retry') AND direction = 'out' AND not_before <= %(now)s
           AND channel = ANY(%(channels)s)
         ORDER BY not_before, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-    RETURNING id, channel, contact_id, text, payload, attempts, to_address)
+    RETURNING id, channel, contact_id, text, payload, attempts, to_address, purpose)
 SELECT claimed.id, claimed.channel, claimed.contact_id, claimed.text, claimed.payload, claimed.attempts,
-       COALESCE(claimed.to_address, c.address), c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL
+       COALESCE(claimed.to_address, c.address), c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL,
+       claimed.purpose
 FROM claimed LEFT OUTER JOIN contact c ON c.id = claimed.contact_id
 """
 
@@ -349,7 +368,7 @@ def claim(db: Store, worker_id: str, now: datetime, limit: int, channels: tuple[
         found = conn.execute(
             select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts,
                    func.coalesce(M.c.to_address, C.c.address), C.c.opted_out_at.is_not(None).is_(True),
-                   C.c.unreachable_at.is_not(None).is_(True))
+                   C.c.unreachable_at.is_not(None).is_(True), M.c.purpose)
             .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
             .where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.not_before <= now,
                    M.c.channel.in_(channels))
@@ -372,6 +391,7 @@ class _Row:
     address: str | None
     opted_out: bool
     unreachable: bool
+    purpose: str | None = None
 
 
 def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after: timedelta = STALE_CLAIM) -> dict[str, int]:
@@ -402,6 +422,7 @@ def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after:
             if reconcile is not None and found:
                 conn.execute(update(M).where(M.c.id == row.id, M.c.status == "sending")
                              .values(status="queued", external_id=found, sent_at=row.claimed_at))
+                forget_receipt(db, conn, row.id)
                 counts["reconciled"] += 1
             elif reconcile is not None:
                 # The provider has no such message: it was never sent, so sending it now is safe.
@@ -410,6 +431,7 @@ def recover(db: Store, channels: dict[str, Channel], now: datetime, stale_after:
                 counts["requeued"] += 1
             else:
                 conn.execute(update(M).where(M.c.id == row.id, M.c.status == "sending").values(status="unknown"))
+                forget_receipt(db, conn, row.id)
                 counts["unknown"] += 1
                 log.warning("outbox row %s: send outcome unknown after a worker stopped; check it by hand", row.id)
     return counts
@@ -436,9 +458,12 @@ def fail_unconfigured(db: Store, channels: tuple[str, ...]) -> dict[str, tuple[i
                 update(I).where(I.c.status == "pending", I.c.channel == name,
                                 I.c.wave_id.in_(select(W.c.id).where(W.c.status == "open")))
                 .values(status="failed", reason=not_configured(name))).rowcount
-            messages = conn.execute(
-                update(M).where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.channel == name)
-                .values(status="failed", error_code=NOT_CONFIGURED)).rowcount
+            waiting_here = (M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.channel == name)
+            receipts = conn.execute(select(M.c.id).where(*waiting_here, M.c.purpose == RECEIPT)).scalars().all()
+            messages = conn.execute(update(M).where(*waiting_here)
+                                    .values(status="failed", error_code=NOT_CONFIGURED)).rowcount
+            for receipt in receipts:
+                forget_receipt(db, conn, receipt)
             counts[name] = (invitations, messages)
     return counts
 

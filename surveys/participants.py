@@ -29,6 +29,10 @@ class ParticipantError(AdminError):
     """A participant operation that cannot be done (no such participant, a bad filter)."""
 
 
+class RequestProblem(ParticipantError):
+    """An erasure's request reference that cannot be kept (too long, or the person's own number in it)."""
+
+
 @dataclass(frozen=True)
 class ParticipantFilter:
     """What to look for. Every field is optional; `org` is a join code; `query` matches a pseudonym (P-...),
@@ -296,29 +300,95 @@ def add_participant(db: Store, scope: Scope, channel: str, address: str, org_cod
 class Erased:
     pseudonym: str
     organisations: tuple[str, ...]
+    erasure_id: int                 # the tombstone (E-<id> in the receipt)
+    receipt: str                    # queued | not sent: <why>
 
 
-def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime, source: str | None = None) -> Erased:
-    """Erase a person and everything they said: the same operation as their own DELETE
-    (`surveys.service.erase_contact`). Erasure is of the whole person, across organisations, so a scope may do
-    it only when it covers every organisation they are enrolled in (admin always). The audit entry
-    'participant.erase' (by contact id; no contact detail) commits in the same transaction."""
-    from surveys.service import erase_contact_in
+REQUEST_MAX = 200
+
+
+def _check_request(request: str | None, address: str | None) -> str | None:
+    """The request reference is a pointer ("email of 3 Dec", a ticket number), kept for good on the tombstone:
+    never the person's number or chat id."""
+    request = " ".join((request or "").split()) or None
+    if request is None:
+        return None
+    if len(request) > REQUEST_MAX:
+        raise RequestProblem(f"request: at most {REQUEST_MAX} characters")
+    digits = "".join(ch for ch in (address or "") if ch.isdigit())
+    typed = "".join(ch for ch in request if ch.isdigit())
+    if address and (address.casefold() in request.casefold() or (len(digits) >= 6 and digits[-6:] in typed)):
+        raise RequestProblem("request: say which request it was (e.g. 'email of 3 Dec'), not the person's "
+                               "number or chat id: it is kept after the erasure")
+    return request
+
+
+def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime, source: str | None = None,
+                      request: str | None = None) -> Erased:
+    """Erase a person and everything they said (`surveys.erasure.erase_in`, as their own DELETE does) and send
+    them a receipt. Erasure is of the whole person, across organisations, so a scope may do it only when it
+    covers every organisation they are enrolled in (admin always). `request`: which request it answers (kept
+    on the tombstone with who did it). The audit entry 'participant.erase' names the tombstone, not the
+    person, and commits in the same transaction."""
+    from surveys.erasure import erase_in
 
     _require_rows(scope, "erase participants")
     row = _require_participant(db, scope, contact_id)
     with db.read() as conn:
         all_orgs = set(conn.execute(select(E.c.organisation_id).where(E.c.contact_id == contact_id)).scalars())
+        address = conn.execute(select(C.c.address).where(C.c.id == contact_id)).scalar()
     if not all(scope.covers(o) for o in all_orgs):
         raise Forbidden("this person is enrolled in other organisations too: ask a backbone admin to erase them")
+    request = _check_request(request, address)
     with db.session() as s:
-        if not erase_contact_in(s.connection(), contact_id, now):
+        erasure_id = erase_in(db, s.connection(), contact_id, now, by=scope.actor, request=request, receipt=True)
+        if erasure_id is None:
             raise ParticipantError(f"no participant {contact_id}")
-        audit.record_as(s, scope, now, "participant.erase", object_type="participant", object_id=contact_id,
-                        source=source, detail=f"{row.pseudonym} ({', '.join(row.organisations)})")
-    return Erased(row.pseudonym, row.organisations)
+        receipt = s.connection().execute(select(m.Erasure.receipt).where(m.Erasure.id == erasure_id)).scalar()
+        audit.record_as(s, scope, now, "participant.erase", object_type="erasure", object_id=erasure_id,
+                        source=source, detail=f"organisations: {', '.join(row.organisations)}")
+    return Erased(row.pseudonym, row.organisations, erasure_id, receipt or "")
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    id: int
+    at: datetime
+    channel: str
+    by: str
+    request: str | None
+    removed: dict
+    receipt: str                    # in words: what became of the receipt, or why none was sent
+
+
+_RECEIPT_OUTCOME = {"sent": "sent", "queued": "sent", "delivered": "delivered", "read": "delivered",
+                    "failed": "could not be sent", "undelivered": "could not be delivered",
+                    "cancelled": "cancelled", "unknown": "outcome unknown", "pending": "waiting to be sent",
+                    "retry": "waiting to be sent (retrying)", "claimed": "being sent", "sending": "being sent"}
+
+
+def list_erasures(db: Store, scope: Scope, limit: int = 200) -> list[Tombstone]:
+    """Every erasure's tombstone, newest first (admins only): when, by whom, on what request, what was removed,
+    and what became of the receipt."""
+    scope.require(scope.role == "admin", "see erasures")
+    ER, M = m.Erasure.__table__, m.Message.__table__
+    with db.read() as conn:
+        rows = conn.execute(select(ER, M.c.status.label("receipt_status"))
+                            .select_from(ER.outerjoin(M, M.c.id == ER.c.receipt_message_id))
+                            .order_by(ER.c.at.desc(), ER.c.id.desc()).limit(max(1, min(limit, 1000)))).all()
+    out = []
+    for r in rows:
+        receipt = r.receipt or "not recorded"
+        if receipt == "queued":
+            receipt = _RECEIPT_OUTCOME.get(r.receipt_status or "", "queued (what became of it is no longer recorded)")
+        elif receipt == "replied":
+            receipt = "answered at once (their DELETE)"
+        out.append(Tombstone(r.id, r.at, r.channel, r.by or "(not recorded)", r.request, dict(r.removed or {}),
+                             receipt))
+    return out
 
 
 __all__ = ["ParticipantFilter", "ParticipantRow", "ParticipantPage", "ParticipantDetail", "ConsentChange",
-           "Membership", "Erased", "ParticipantError", "search_participants", "participant_detail",
-           "preview_import", "import_participants", "add_participant", "erase_participant"]
+           "Membership", "Erased", "ParticipantError", "RequestProblem", "search_participants", "participant_detail",
+           "preview_import", "import_participants", "add_participant", "erase_participant", "Tombstone",
+           "list_erasures"]

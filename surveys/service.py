@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from surveys import contacts, engine, flags, messages
+from surveys import contacts, engine, erasure, flags, messages
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.contacts import LoadedContact, conversation_state, load_by_hash, load_by_id, save_state
@@ -75,7 +75,7 @@ def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
             if msg.extras.get("provider_replied"):
                 # The provider already answered (Twilio's own STOP/START/HELP handling) and would refuse
                 # a second reply: record what happened, keep our replies as 'suppressed', send nothing.
-                db.hot.execute(conn, "suppress_replies", {"channel": msg.channel, "external_id": msg.external_id})
+                db.hot.execute(conn, "suppress_replies", _ids(db, msg))
                 handled.replies = []
             return handled
     except (IntegrityError, db.dbapi_integrity_error):
@@ -87,8 +87,15 @@ def handle_inbound(db: Store, msg: InboundMessage, now: datetime) -> Handled:
             return Handled(_stored_replies(db, conn, known), duplicate=True)
 
 
+def _ids(db: Store, msg: InboundMessage) -> dict:
+    """The message's provider id, and what it became if its sender was erased since (a redelivery is still
+    recognised: see surveys.erasure.erased_external_id)."""
+    return {"channel": msg.channel, "external_id": msg.external_id,
+            "erased_id": erasure.erased_external_id(db, msg.channel, msg.external_id)}
+
+
 def _known_message(db: Store, conn: Connection, msg: InboundMessage) -> int | None:
-    rows = db.hot.fetchall(conn, "known", {"channel": msg.channel, "external_id": msg.external_id})
+    rows = db.hot.fetchall(conn, "known", _ids(db, msg))
     return rows[0][0] if rows else None
 
 
@@ -164,7 +171,8 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
                                  text if keep_text else None, "received" if keep_text else "ignored",
                                  None if erased else conv_id)
     if erased:
-        _erase_contact(conn, contact.id, msg.channel, now)
+        # Their reply ('delete_done') is their receipt: stored below, it holds no detail of theirs.
+        erasure.erase_in(db, conn, contact.id, now, by=erasure.BY_THE_PERSON, message_ids=(inbound_id,))
         insert_replies(db, conn, msg.channel, st.replies, inbound_id, None, None, now)
         return Handled(st.replies)
 
@@ -360,35 +368,12 @@ def _forget_address_if_unconsented(conn, contact_id: int) -> None:
         conn.execute(update(C).where(C.c.id == contact_id).values(address=None))
 
 
-def erase_contact(db: Store, contact_id: int, now: datetime) -> bool:
-    """Erase a person at staff's hand (the console's erase, on the person's request): exactly what a confirmed
-    DELETE from the person does (`_erase_contact`), in one write transaction. False when there is no such
-    contact (already erased)."""
+def erase_contact(db: Store, contact_id: int, now: datetime, *, by: str, request: str | None = None) -> int | None:
+    """Erase a person at staff's hand (on the person's request): what a confirmed DELETE from the person does
+    (`surveys.erasure.erase_in`), plus a receipt sent to them, in one write transaction. Returns the
+    tombstone's id; None when there is no such contact (already erased)."""
     with db.write() as conn:
-        return erase_contact_in(conn, contact_id, now)
-
-
-def erase_contact_in(conn, contact_id: int, now: datetime) -> bool:
-    """`erase_contact` inside the caller's transaction (so the console's audit entry commits with it)."""
-    channel = conn.execute(select(C.c.channel).where(C.c.id == contact_id)).scalar()
-    if channel is None:
-        return False
-    _erase_contact(conn, contact_id, channel, now)
-    return True
-
-
-def _erase_contact(conn, contact_id: int, channel: str, now: datetime) -> None:
-    """DELETE, confirmed: remove the person and everything they said. Message rows keep only their
-    external id and time (so a redelivery is still recognised), never the text or who sent it."""
-    conn.execute(update(M).where(M.c.contact_id == contact_id).values(text=None, contact_id=None, address_hash=None,
-                                                                     conversation_id=None, payload=None))
-    conn.execute(delete(A).where(A.c.contact_id == contact_id))
-    conn.execute(delete(CV).where(CV.c.contact_id == contact_id))
-    enrolment_ids = select(E.c.id).where(E.c.contact_id == contact_id).scalar_subquery()
-    conn.execute(delete(m.ConsentEvent.__table__).where(m.ConsentEvent.__table__.c.enrolment_id.in_(enrolment_ids)))
-    conn.execute(delete(E).where(E.c.contact_id == contact_id))
-    conn.execute(delete(C).where(C.c.id == contact_id))
-    conn.execute(insert(m.Erasure.__table__).values(channel=channel, at=now))
+        return erasure.erase_in(db, conn, contact_id, now, by=by, request=request, receipt=True)
 
 
 # ---- edits -----------------------------------------------------------------------------------------

@@ -153,8 +153,9 @@ def test_erasing_is_the_persons_own_delete_and_needs_every_organisation(db, now,
     erased = p.erase_participant(db, both, joined.id, now, source="192.0.2.1")
     assert erased.pseudonym == joined.pseudonym
     [entry] = audit.list_entries(db, Scope.operator(), action="participant")
-    assert (entry.action, entry.actor, entry.object_id, entry.source) == ("participant.erase", "bob", str(joined.id),
-                                                                          "192.0.2.1")
+    assert (entry.action, entry.actor, entry.object_id, entry.source) == ("participant.erase", "bob",
+                                                                          str(erased.erasure_id), "192.0.2.1")
+    assert joined.pseudonym not in (entry.detail or "")
     assert "+447700900123" not in (entry.detail or "")
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(m.Answer)).scalar() == 0

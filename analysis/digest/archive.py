@@ -5,10 +5,11 @@ digest.json (the record), email.html with its charts (chart-*.png), email.txt, d
 Everything in them is a function of the digest value, and the value a function of the data up to the cut-off,
 so building the week again from the same cut-off rewrites the same bytes.
 
-Erasure: a person's answers go at once (surveys.service), which cuts the `digest_quote` links of any archive
-quoting them. `refresh_archives` (run by the clock, and by `chorus digest build`) rebuilds those archives from
-their own cut-off, so the erased person's words leave the archived copies too. A withdrawn consent to be
-quoted is treated the same way.
+Erasure: a person's answers go at once (surveys.erasure), which cuts the `digest_quote` links of any archive
+quoting them. `refresh_archives` (run by the clock every tick, in `weekly_digest`) rewrites those
+archives' files from their own digest.json without the erased person's quotes, so their words leave the
+archived copies while every published figure stays as it was (the figures are anonymous, and a digest
+already sent must not change under its readers). A withdrawn consent to be quoted is treated the same way.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from sqlalchemy import delete, func, insert, or_, select, update
 
 from analysis.digest import render
 from analysis.digest.build import Options, build
-from analysis.digest.model import Digest
+from analysis.digest.model import Digest, digest_from_dict
+from analysis.redact import redact
 from surveys import models as m
 from surveys.store import Store
 
@@ -141,6 +143,16 @@ def build_and_archive(db: Store, opts: Options, now: datetime, out_dir: Path | N
     return Archived(archive_id, path, digest, prior is not None)
 
 
+def load(row) -> Archived | None:
+    """An archived digest as it was built (its digest.json), None when its record is missing or unreadable."""
+    path = Path(row.path)
+    try:
+        d = json.loads((path / "digest.json").read_text(encoding="utf-8"))
+        return Archived(row.id, path, digest_from_dict(d), False)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @dataclass(frozen=True)
 class ArchiveStatus:
     week: str
@@ -193,10 +205,54 @@ def stale_archives(db: Store) -> list:
             .order_by(DA.c.id)).all()
 
 
-def refresh_archives(db: Store, now: datetime, opts_for) -> list[Archived]:
-    """Rebuild every stale archive from its own cut-off. `opts_for(week, scope, cutoff)` gives the options
-    (partnership name, timezone, link) the installation builds with."""
+def _still_quotable(conn, archive_id: int) -> set[str]:
+    """The quote texts of an archive whose answers are still there and whose authors still allow quoting."""
+    A, E = m.Answer.__table__, m.Enrolment.__table__
+    rows = conn.execute(select(A.c.raw_text).select_from(DQ.join(A, A.c.id == DQ.c.answer_id)
+                                                         .join(E, E.c.id == A.c.enrolment_id))
+                        .where(DQ.c.archive_id == archive_id, E.c.consent_quote.is_(True),
+                               E.c.consent_status == "given")).scalars().all()
+    return {redact(t or "").strip() for t in rows}
+
+
+def drop_gone_quotes(db: Store, row, now: datetime) -> bool:
+    """Rewrite an archive's files without the quotes of people erased since (or who no longer allow quoting),
+    from its own digest.json: every figure, theme and sentence stays exactly as published; only those quotes
+    go, and no new quote takes their place. False when the archived record is missing (then it is built again
+    from its cut-off)."""
+    path = Path(row.path)
+    try:
+        d = json.loads((path / "digest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    with db.read() as conn:
+        keep = _still_quotable(conn, row.id)
+    for part in d.get("surveys", ()):
+        part["quotes"] = [q for q in part.get("quotes", ()) if q.get("text") in keep]
+    _write(path, files_for(d))
+    A, E = m.Answer.__table__, m.Enrolment.__table__
+    with db.write() as conn:
+        # The digest emails of its sendings carry its text (the outbox row, and the log of what was sent).
+        conn.execute(update(M).where(M.c.id.in_(select(DD.c.message_id).where(DD.c.archive_id == row.id)),
+                                     M.c.channel == "email").values(text=render.render_text(d)))
+        gone = select(DQ.c.id).select_from(DQ.outerjoin(A, A.c.id == DQ.c.answer_id)
+                                           .outerjoin(E, E.c.id == A.c.enrolment_id)).where(
+            DQ.c.archive_id == row.id,
+            or_(DQ.c.answer_id.is_(None), E.c.id.is_(None), E.c.consent_quote.is_not(True),
+                E.c.consent_status != "given"))
+        conn.execute(delete(DQ).where(DQ.c.id.in_(gone.scalar_subquery())))
+        conn.execute(update(DA).where(DA.c.id == row.id).values(built_at=now))
+    return True
+
+
+def refresh_archives(db: Store, now: datetime, opts_for) -> list[int]:
+    """Take the words of people erased since (or who no longer allow quoting) out of every archive that quotes
+    them (`drop_gone_quotes`: the published figures stay as they were); an archive whose record is missing is
+    built again from its own cut-off. `opts_for(week, scope, cutoff)` gives the options (partnership name,
+    timezone, link) the installation builds with. Returns the ids of the archives rewritten."""
     done = []
     for row in stale_archives(db):
-        done.append(build_and_archive(db, opts_for(row.week, row.scope, row.cutoff), now))
+        if not drop_gone_quotes(db, row, now):
+            build_and_archive(db, opts_for(row.week, row.scope, row.cutoff), now)
+        done.append(row.id)
     return done

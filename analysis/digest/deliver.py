@@ -16,6 +16,7 @@ from analysis.digest.archive import (
     Archived,
     build_and_archive,
     existing,
+    load as archive_load,
     refresh_archives,
     scope_of,
     share_path,
@@ -132,7 +133,12 @@ def weekly_digest(db: Store, now: datetime) -> dict:
         row = existing(db, week_label(year, week), None)
         if row is not None and row.sent_at is not None:
             continue
-        archived = build_and_archive(db, options(db, year, week, cutoff=row.cutoff if row is not None else now), now)
+        # Built before (a preview, or an earlier tick): send it as archived. Rebuilding from its cut-off would
+        # give the same bytes, except after an erasure, whose people must not change figures already built.
+        archived = archive_load(row) if row is not None else None
+        if archived is None:
+            archived = build_and_archive(db, options(db, year, week, cutoff=row.cutoff if row is not None else now),
+                                         now)
         sent += queue_digest(db, archived, now)
         built.append(archived.digest.week)
     out = {"refreshed": len(refreshed), "sent": sent}

@@ -205,3 +205,45 @@ class Digest:
                              "contact_set": self.safeguarding_contact},
             "sentiment_not_tagged_share": self.not_tagged_share.to_dict(),
         }
+
+
+# ---- reading an archived record back (analysis.digest.archive keeps published figures after an erasure) -------
+def figure_from(d: dict | None) -> Figure:
+    if not d:
+        return NA
+    if d.get("suppressed"):
+        return Figure(None, True, d.get("reason") or SMALL_REASON)
+    return Figure(d.get("value"))
+
+
+def _figures(cls, d: dict, names, **extra):
+    return cls(**{k: figure_from(d.get(k)) for k in names}, **extra)
+
+
+def _row(d: dict) -> Row:
+    return _figures(Row, d, Row.FIGURES, name=d["name"], code=d.get("code"),
+                    sentiment=_figures(Sentiment, d.get("sentiment") or {}, Sentiment.__dataclass_fields__))
+
+
+def digest_from_dict(d: dict) -> Digest:
+    """The Digest a `Digest.to_dict()` record was made from (quotes come back without their answer ids)."""
+    trend_names = [k for k in TrendPoint.__dataclass_fields__ if k != "week"]
+    surveys = []
+    for s in d.get("surveys", ()):
+        scores = [_figures(Score, c, ("n", "value", "ci_low", "ci_high", "previous"), question=c["question"],
+                           prompt=c["prompt"], kind=c["kind"], scale_min=c["scale_min"], scale_max=c["scale_max"])
+                  for c in s.get("scores", ())]
+        themes = [ThemeItem(t["label"], figure_from(t.get("count")), figure_from(t.get("previous")), t["status"])
+                  for t in s.get("themes", ())]
+        quotes = [Quote(q["text"], q["kind"], q.get("theme")) for q in s.get("quotes", ())]
+        surveys.append(SurveyPart(s["survey_id"], s["title"], figure_from(s.get("responses")), scores, themes,
+                                  list(s.get("rising", ())), list(s.get("falling", ())), quotes))
+    safeguarding = d.get("safeguarding") or {}
+    return Digest(
+        partnership=d["partnership"], week=d["week"], timezone=d["timezone"], period_start=d["period_start"],
+        period_end=d["period_end"], cutoff=d["cutoff"], organisation=d.get("organisation"),
+        summary=list(d.get("summary", ())), total=_row(d["total"]), organisations=[_row(r) for r in d["organisations"]],
+        trend=[_figures(TrendPoint, t, trend_names, week=t["week"]) for t in d.get("trend", ())], surveys=surveys,
+        open_flags=figure_from(safeguarding.get("open_flags")), flags_link=safeguarding.get("link"),
+        not_tagged_share=figure_from(d.get("sentiment_not_tagged_share")),
+        safeguarding_contact=safeguarding.get("contact_set", True))

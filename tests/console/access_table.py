@@ -64,6 +64,7 @@ ACCESS: dict[tuple[str, str], dict] = {
     ("POST", "/console/users/<int:user_id>/reset-two-factor"): admin_only(ALLOWED),
     ("GET", "/console/audit"): admin_only(),
     ("GET", "/console/retention"): admin_only(),
+    ("GET", "/console/erasures"): admin_only(),
     ("GET", "/console/settings"): admin_only(),
     ("POST", "/console/settings"): admin_only(ALLOWED),
     # participants and flags (pages-a): `participant` and `flag` belong to river

@@ -91,13 +91,23 @@ def test_erase_asks_first_then_erases_with_an_audit_entry(app, sqlite_db, people
     with sqlite_db.read() as conn:
         theirs = conn.execute(select(func.count()).select_from(m.Answer).where(m.Answer.contact_id == contact)).scalar_one()
     assert "cannot be undone" in confirm and theirs > 0
-    done = staff.post(f"/console/participants/{contact}/erase",
-                      data={"csrf_token": csrf_token(staff, f"/console/participants/{contact}/erase")})
+    token = csrf_token(staff, f"/console/participants/{contact}/erase")
+    refused = staff.post(f"/console/participants/{contact}/erase",
+                         data={"csrf_token": token, "request": "x" * 201})
+    assert refused.status_code == 400 and "At most 200 characters." in refused.get_data(as_text=True)
+    assert _count(sqlite_db, m.Contact) == people_before
+    done = staff.post(f"/console/participants/{contact}/erase", data={"csrf_token": token, "request": "email of 3 Dec"})
     assert done.status_code == 302 and _count(sqlite_db, m.Contact) == people_before - 1
     assert _count(sqlite_db, m.Answer) == answers_before - theirs     # theirs, and nobody else's
     [entry] = audit.list_entries(sqlite_db, OP, action="participant")
-    assert (entry.action, entry.object_id, entry.actor) == ("participant.erase", str(contact), "staff")
+    with sqlite_db.read() as conn:
+        tombstone = conn.execute(select(m.Erasure)).one()
+    assert (entry.action, entry.object_type, entry.object_id, entry.actor) == (
+        "participant.erase", "erasure", str(tombstone.id), "staff")
+    assert (tombstone.by, tombstone.request) == ("staff", "email of 3 Dec")
     assert staff.get(f"/console/participants/{contact}").status_code == 404
+    page = _as(app, sqlite_db, "admin", clock).get("/console/erasures").get_data(as_text=True)
+    assert f"E-{tombstone.id}" in page and "email of 3 Dec" in page and f"{theirs} answers" in page
 
 
 def test_a_flag_page_shows_the_words_records_the_view_and_is_handled_to_closed(app, sqlite_db, people, clock):
