@@ -195,7 +195,7 @@ def test_a_reply_to_the_message_is_stored_on_the_action(db, town):
     ac.publish_action(db, OP, action.id, NOW)
     out = io.StringIO()
     Worker(db, {"local": LocalChannel(out=out)}, clock=lambda: NOW).run_once()   # (the erasure receipt goes too)
-    assert [r.status for r in _loop_rows(db)] == ["sent", "sent"]
+    assert [r.status for r in _loop_rows(db)] == ["queued", "queued"]     # handed to the channel
     assert "second queue" in out.getvalue()
     handle_inbound(db, InboundMessage("local", _address(db, ids["english"]), "reply-1", "thank you, much better"),
                    NOW + timedelta(hours=2))
