@@ -272,3 +272,35 @@ def test_mydata_in_spanish_and_for_someone_who_declined(tagged, now):
     # A stranger: the usual explanation, nothing gathered.
     stranger = _send(db, now, "MYDATA", "+447700900201")
     assert [r.text for r in stranger.replies] == [messages.text("en", "join_help")]
+
+
+# ---- the command line -----------------------------------------------------------------------------------
+def test_cli_export_prints_or_writes_and_refuses_an_unknown_id_in_one_line(tmp_path, monkeypatch, now):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    for k, v in {"CHORUS_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+                 "CHORUS_SECRET_KEY": "cli-test-secret-0123456789"}.items():
+        monkeypatch.setenv(k, v)
+
+    def run(*args):
+        return CliRunner().invoke(main, list(args), obj={"now": now}, catch_exceptions=False)
+
+    assert run("db", "upgrade").exit_code == 0
+    assert run("orgs", "add", "Riverside Pantry", "--code", "pantry").exit_code == 0
+    assert run("participants", "add", "07700 900123", "--org", "pantry", "--tag", "youth").exit_code == 0
+    printed = run("participants", "export", "1")
+    data = json.loads(printed.output)
+    assert printed.exit_code == 0 and data["person"]["address"] == "+447700900123"
+    assert data["enrolments"][0]["tags"] == ["youth"] and data["enrolments"][0]["consent_status"] == "pending"
+    out = tmp_path / "copy.txt"
+    written = run("participants", "export", "1", "--format", "text", "--output", str(out))
+    assert written.exit_code == 0 and "written to" in written.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("Everything we hold about you (P-") and "Riverside Pantry: consent not yet asked" in text
+    assert out.stat().st_mode & 0o077 == 0
+    unknown = run("participants", "export", "99")
+    assert unknown.exit_code != 0 and unknown.output.strip() == "Error: no participant 99"
+    bad = run("participants", "export", "1", "--format", "xml")
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
