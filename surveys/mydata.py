@@ -24,7 +24,8 @@ JSON keys (format "chorus.mydata/1"; times are ISO 8601 in UTC):
   conversations[]: id, organisation, survey_id, survey_title, survey_version, status, question, started_at,
           last_activity_at, ended_at
   answers[]: id, conversation_id, organisation, survey_id, question_key, question, your_words, value, status,
-          language, answered_at, sentiment, themes, tags (as the machine wrote them), staff_label,
+          language, answered_at, sentiment, themes (as stored with the answer: the digest counts its themes per
+          week and stores none per answer, so usually empty), tags (as the machine wrote them), staff_label,
           quoted_in_digests (weeks)
   messages[]: direction, at, channel, text (None when not kept), status, purpose
   invitations[]: wave_id, survey_id, scheduled_for, status, reason, channel, language, invited_at, started_at
@@ -67,10 +68,8 @@ TABLES = {
 NOT_ABOUT_THEM = {
     "digest_delivery": "a digest's sending to staff: its messages go to staff, never to or about one person",
 }
-NOT_INCLUDED = (
-    "staff notes on safeguarding flags and who handled them (they may name other people; ask the organisation)",
-    "the text of earlier copies of this data (each would repeat the one before)",
-)
+# What a copy deliberately leaves out (label keys of LABELS; the JSON carries the English words).
+NOT_INCLUDED = ("left_out_notes", "left_out_copies")
 
 CO, EN, CE, CV, AN, AL, DQ, DA, ME, IN, WA, FL, FE, OR, SU, SV = (
     t.__table__ for t in (m.Contact, m.Enrolment, m.ConsentEvent, m.Conversation, m.Answer, m.AnswerLabel,
@@ -113,9 +112,9 @@ def collect(db: Store, conn: Connection, contact_id: int, now: datetime) -> dict
     answers = conn.execute(select(AN).where(AN.c.contact_id == contact_id).order_by(AN.c.answered_at, AN.c.id)).all()
     answer_ids = [a.id for a in answers]
     labels: dict[int, str] = {}
-    for a_id, label in conn.execute(select(AL.c.answer_id, AL.c.label).where(AL.c.answer_id.in_(answer_ids))
+    for a_id, staff_label in conn.execute(select(AL.c.answer_id, AL.c.label).where(AL.c.answer_id.in_(answer_ids))
                                     .order_by(AL.c.id)):
-        labels[a_id] = label  # the latest counts
+        labels[a_id] = staff_label  # the latest counts
     quoted: dict[int, list[str]] = {}
     for a_id, week in conn.execute(select(DQ.c.answer_id, DA.c.week).select_from(DQ.join(DA, DA.c.id == DQ.c.archive_id))
                                    .where(DQ.c.answer_id.in_(answer_ids)).order_by(DA.c.week)):
@@ -139,7 +138,7 @@ def collect(db: Store, conn: Connection, contact_id: int, now: datetime) -> dict
         "format": FORMAT,
         "generated_at": _iso(now),
         "reference": db.pseudonym(contact_id),
-        "not_included": list(NOT_INCLUDED),
+        "not_included": [label("en", key) for key in NOT_INCLUDED],
         "person": {
             "channel": c.channel, "address": c.address, "language": c.language, "timezone": c.timezone,
             "opted_out_at": _iso(c.opted_out_at), "unreachable_at": _iso(c.unreachable_at),
@@ -186,7 +185,7 @@ def _message_text(row) -> str | None:
     return row.text
 
 
-def _answer(db: Store, conn: Connection, a, organisation: str | None, label: str | None, weeks: list[str],
+def _answer(db: Store, conn: Connection, a, organisation: str | None, staff_label: str | None, weeks: list[str],
             language: str) -> dict:
     tags = dict(a.tags or {})
     value: object = a.value_text if a.value_text is not None else a.value_num
@@ -197,7 +196,7 @@ def _answer(db: Store, conn: Connection, a, organisation: str | None, label: str
         "question_key": a.question_key, "question": _prompt(db, conn, a.survey_version_id, a.question_key, language),
         "your_words": a.raw_text, "value": value, "status": a.status, "language": a.language,
         "answered_at": _iso(a.answered_at), "sentiment": tags.get("label"),
-        "themes": [str(t) for t in tags.get("themes") or ()], "tags": tags or None, "staff_label": label,
+        "themes": [str(t) for t in tags.get("themes") or ()], "tags": tags or None, "staff_label": staff_label,
         "quoted_in_digests": weeks,
     }
 
@@ -231,6 +230,9 @@ LABELS: dict[str, dict[str, str]] = {
         "in": "you", "out": "us", "not_kept": "(text not kept)", "sentiment": "tone", "themes": "themes",
         "quoted_in": "quoted in the reports of", "none": "none",
         "not_included": "Not included",
+        "left_out_notes": "staff notes on safeguarding flags and who handled them (they may name other people; "
+        "ask the organisation)",
+        "left_out_copies": "the text of earlier copies of this data (each would repeat the one before)",
         "truncated": "(This copy is too long for messages. Ask the organisation for the full copy.)",
         "given": "given", "pending": "not yet asked", "declined": "declined", "withdrawn": "withdrawn",
         "yes": "yes", "no": "no",
@@ -250,6 +252,9 @@ LABELS: dict[str, dict[str, str]] = {
         "in": "tú", "out": "nosotros", "not_kept": "(texto no guardado)", "sentiment": "tono", "themes": "temas",
         "quoted_in": "citada en los informes de", "none": "ninguno",
         "not_included": "No incluido",
+        "left_out_notes": "las notas del personal sobre los avisos y quién los atendió (pueden nombrar a otras "
+        "personas; pregunta a la organización)",
+        "left_out_copies": "el texto de copias anteriores de estos datos (cada una repetiría la anterior)",
         "truncated": "(Esta copia es demasiado larga para mensajes. Pide la copia completa a la organización.)",
         "given": "dado", "pending": "aún no preguntado", "declined": "rechazado", "withdrawn": "retirado",
         "yes": "sí", "no": "no",
@@ -344,7 +349,7 @@ def render_text(data: dict, language: str | None = None, tz: str = "UTC") -> str
         out.append(f"- {when(x['at'])} {who}: {x['text'] if x['text'] is not None else t('not_kept')}")
     if not data["messages"]:
         out.append(f"- {t('none')}")
-    out += ["", f"{t('not_included')}:"] + [f"- {n}" for n in data["not_included"]]
+    out += ["", f"{t('not_included')}:"] + [f"- {t(key)}" for key in NOT_INCLUDED]
     return "\n".join(out) + "\n"
 
 

@@ -192,6 +192,7 @@ def test_text_is_in_their_language_with_english_for_others(person, now):
     assert "Flags" in english and "risk" in english
     spanish = mydata.render_text(data, "es")
     assert spanish.startswith("Todo lo que guardamos sobre ti") and "Tus respuestas:" in spanish
+    assert "No incluido:\n- las notas del personal" in spanish and "staff notes" not in spanish
     assert mydata.render_text(data, "pl") == english          # no Polish words for it: English
 
 
