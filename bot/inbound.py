@@ -197,7 +197,7 @@ def failure(exc: BaseException, stack: bool = False) -> str:
 
 def command_to_text(text: str) -> str:
     """`/start CODE` (a deep link) is `JOIN CODE`; a bare `/start` is `JOIN`, which the core explains to
-    strangers and treats as START for members. Other commands (/stop, /help, /skip, /delete, /language,
+    strangers and treats as START for members. Other commands (/stop, /help, /skip, /mydata, /delete, /language,
     with or without @BotName, which goes here) are keywords the core already reads."""
     if not text.lstrip().startswith("/"):
         return text

@@ -42,6 +42,7 @@ COMMANDS = [
     BotCommand("skip", "Skip this question"),
     BotCommand("language", "Change language"),
     BotCommand("stop", "Stop all messages"),
+    BotCommand("mydata", "Get a copy of everything we hold about you"),
     BotCommand("delete", "Delete everything we hold about you"),
 ]
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]

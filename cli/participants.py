@@ -1,6 +1,7 @@
 """`chorus participants ...`: enrol people, one by one or from a CSV file."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -79,3 +80,33 @@ def participants_erase(participant_id, request, by) -> None:
     receipt = ("receipt queued (the worker sends it, then forgets their address)" if erased.receipt == "queued"
                else f"no receipt: {erased.receipt.removeprefix('not sent: ')}")
     click.echo(f"erased {erased.pseudonym} ({', '.join(erased.organisations)}) as E-{erased.erasure_id}; {receipt}")
+
+
+@participants.command("export")
+@click.argument("contact_id", metavar="ID", type=int)
+@click.option("--format", "fmt", type=click.Choice(("json", "text")), default="json", show_default=True,
+              help="json: stable keys (see surveys/mydata.py); text: readable, in the person's language.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: print).")
+def participants_export(contact_id, fmt, output) -> None:
+    """Everything Chorus holds about participant ID (the number in the console's address for them), to give
+    them a copy. Leaves an audit entry."""
+    from surveys.audit import COMMAND_LINE
+    from surveys.mydata import export_participant
+    from surveys.participants import ParticipantError
+    from surveys.scope import Forbidden, Scope
+
+    try:
+        export = export_participant(_store(), Scope.operator(), contact_id, _now(), fmt, source=COMMAND_LINE)
+    except (ParticipantError, Forbidden) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output is None:
+        click.echo(export.body, nl=False)
+        return
+    try:
+        # Only its owner may read it: it holds a person's number and words.
+        with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+            f.write(export.body)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"{export.pseudonym}: written to {output}", err=True)

@@ -4,7 +4,7 @@ operation as the person's own DELETE). Views call surveys.participants with the 
 details appear only as the operation returns them (it hides them from a scope that may not see them)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from console.auth import client_ip, requires
 from console.context import ConsoleContext
+from surveys import mydata
 from surveys import participants as p
 from surveys.admin import AdminError, list_organisations
 from surveys.channels import PARTICIPANT_CHANNELS
@@ -148,6 +149,19 @@ def register(bp: Blueprint, ctx: ConsoleContext) -> None:
     @requires("admin", "staff")
     def participant(contact_id: int):
         return render_template("console/participant.html", title="Participant", d=detail(contact_id))
+
+    @bp.get("/console/participants/<int:contact_id>/data.json", defaults={"ext": "json"})
+    @bp.get("/console/participants/<int:contact_id>/data.txt", defaults={"ext": "txt"})
+    @requires("admin", "staff")
+    def participant_data(contact_id: int, ext: str):
+        """Everything held about them, to give them a copy (an attachment; the console never caches a page)."""
+        try:
+            export = mydata.export_participant(ctx.store, g.scope, contact_id, ctx.clock(),
+                                               "json" if ext == "json" else "text", source=client_ip())
+        except p.ParticipantError:
+            abort(404)
+        return Response(export.body, content_type=export.content_type, headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"})
 
     @bp.route("/console/participants/<int:contact_id>/erase", methods=["GET", "POST"])
     @requires("admin", "staff")

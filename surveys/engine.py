@@ -140,6 +140,12 @@ class ErasureConfirmed(Event):
 
 
 @dataclass(frozen=True)
+class DataRequested(Event):
+    """MYDATA: the person asked for a copy of everything held about them. The service gathers it, sends it
+    and says how (the right of access holds after STOP too)."""
+
+
+@dataclass(frozen=True)
 class Ignored(Event):
     """Nothing to act on; the text is not kept (opted out, a stale button, ...)."""
 
@@ -192,6 +198,8 @@ class Step:
 
     @property
     def keep_text(self) -> bool:
+        if self.session.opted_out and any(isinstance(e, DataRequested) for e in self.events):
+            return False  # someone who said STOP asking for their data: the request is kept, not the text
         return not any(isinstance(e, (Ignored, ErasureConfirmed)) for e in self.events)
 
 
@@ -239,6 +247,8 @@ def step(session: ConversationState, msg: Inbound, now: datetime) -> Step:
             _say(st, "start_welcome_back")
             if pending.get("kind") in ("consent", "quote"):
                 _ask_pending(st)
+        elif keyword == "MYDATA":
+            st.events.append(DataRequested())
         else:
             st.events.append(Ignored("opted out"))
         return st
@@ -315,6 +325,9 @@ def _keyword(st: Step, keyword: str, now: datetime) -> None:
     elif keyword == "LANGUAGE":
         st.session = replace(s, pending={"kind": "language", "attempts": 0, "resume": (s.pending or None)})
         _ask_language(st)
+    elif keyword == "MYDATA":
+        st.events.append(DataRequested())
+        _reask(st)
     elif keyword == "DELETE":
         st.session = replace(s, pending={"kind": "delete"})
         _say(st, "delete_ask")

@@ -35,7 +35,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "start_welcome_back": "Welcome back! You'll get our feedback surveys again. Reply STOP at any time.",
         "start_already": "You're already subscribed. Reply HELP for options.",
         "help": "Short feedback surveys for {orgs}. Your answers help improve local services. Reply SKIP to skip "
-        "a question, LANGUAGE to change language, CONSENT to change what you agreed, DELETE to erase your data, STOP to stop.",
+        "a question, LANGUAGE to change language, CONSENT to change what you agreed, MYDATA for a copy of your data, DELETE to erase it, STOP to stop.",
+        "mydata_coming": "We're sending you a copy of everything we hold about you, in {count} messages after this one.",
+        "mydata_coming_one": "We're sending you a copy of everything we hold about you, in one message after this one.",
+        "mydata_here": "Here is a copy of everything we hold about you (messages: {count}). We no longer keep your "
+        "number, so it comes as replies to this one.",
+        "mydata_recent": "We sent you a copy of your data less than a day ago. You can ask again tomorrow, or ask the "
+        "organisation for one.",
         "skip_nothing": "There's no question to skip right now.",
         "language_ask": "Which language would you like?",
         "language_set": "OK, I'll write in English from now on.",
@@ -79,7 +85,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "start_welcome_back": "¡Bienvenido/a de nuevo! Volverás a recibir nuestras encuestas. Responde STOP cuando quieras.",
         "start_already": "Ya estás suscrito/a. Responde AYUDA para ver opciones.",
         "help": "Encuestas cortas para {orgs}. Tus respuestas ayudan a mejorar los servicios. Responde SALTAR para "
-        "saltar una pregunta, IDIOMA para cambiar de idioma, CONSENT para cambiar lo que aceptaste, BORRAR para borrar tus datos, STOP para salir.",
+        "saltar una pregunta, IDIOMA para cambiar de idioma, CONSENT para cambiar lo que aceptaste, MISDATOS para recibir una copia de tus datos, BORRAR para borrarlos, STOP para salir.",
+        "mydata_coming": "Te enviamos una copia de todo lo que guardamos sobre ti, en {count} mensajes después de este.",
+        "mydata_coming_one": "Te enviamos una copia de todo lo que guardamos sobre ti, en un mensaje después de este.",
+        "mydata_here": "Aquí tienes una copia de todo lo que guardamos sobre ti (mensajes: {count}). Ya no guardamos "
+        "tu número, así que llega como respuesta a este.",
+        "mydata_recent": "Te enviamos una copia de tus datos hace menos de un día. Puedes pedirla otra vez mañana, o "
+        "pedírsela a la organización.",
         "skip_nothing": "Ahora no hay ninguna pregunta que saltar.",
         "language_ask": "¿En qué idioma prefieres?",
         "language_set": "De acuerdo, a partir de ahora escribiré en español.",
@@ -108,7 +120,8 @@ TEXTS: dict[str, dict[str, str]] = {
 
 # Localised keyword spellings (normalised: lowercase, no accents). English keywords work in every language.
 KEYWORD_ALIASES: dict[str, dict[str, str]] = {
-    "es": {"ayuda": "HELP", "idioma": "LANGUAGE", "saltar": "SKIP", "borrar": "DELETE", "baja": "STOP", "alta": "START"},
+    "es": {"ayuda": "HELP", "idioma": "LANGUAGE", "saltar": "SKIP", "borrar": "DELETE", "baja": "STOP", "alta": "START",
+           "misdatos": "MYDATA"},
 }
 
 
@@ -122,6 +135,14 @@ def text(language: str, key: str, **values: object) -> str:
     if not values:
         return template
     return template.format(**{name: strip_controls(v) if isinstance(v, str) else v for name, v in values.items()})
+
+
+def consent_wording(version: str, language: str, org: str) -> tuple[str, str] | None:
+    """The consent question and the quote question of consent wording `version`, in `language`, for `org`; None
+    when that version's words are no longer kept (only the current version's are, here)."""
+    if version != CONSENT_VERSION:
+        return None
+    return text(language, "consent_ask", org=org), text(language, "quote_ask")
 
 
 def language_name(code: str) -> str:

@@ -233,7 +233,7 @@ class Message(Base):
     created_at: Mapped[datetime]
     # The outbox (outbound rows the worker sends): why it is sent, not before when (quiet hours, backoff),
     # what it costs against the channel's rate (SMS segments), and the claim that makes a send happen once.
-    purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast | receipt
+    purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast | receipt | mydata | loop
     # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
     to_address: Mapped[str | None] = mapped_column(String(254))
     # Indexed: the digest and wave counts look up an invitation's messages.

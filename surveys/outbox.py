@@ -255,8 +255,10 @@ class Worker:
 # The statements a lane runs for every message, as plain SQL on its own DBAPI connection: SQLAlchemy's
 # per-statement work cost one lane on PostgreSQL about a tenth of its rate (2,677 -> 3,028 rows/s in
 # benchmarks/wave.py). Times are bound in the format the models store (surveys.hotpath.HotPath.time_in).
+# A copy of their data (purpose 'mydata') is sent after an opt-out too: they asked for it (the right of access).
 _UNSENDABLE = ("EXISTS (SELECT 1 FROM contact WHERE contact.id = message.contact_id "
-               "AND (contact.opted_out_at IS NOT NULL OR contact.unreachable_at IS NOT NULL))")
+               "AND ((contact.opted_out_at IS NOT NULL AND COALESCE(message.purpose, '') <> 'mydata') "
+               "OR contact.unreachable_at IS NOT NULL))")
 _LANE_SQL = {
     # Marks a claimed row 'sending' only if it is still ours and its contact can still be sent to: someone
     # who said STOP after the batch was claimed is not sent the rest of it.
@@ -349,7 +351,8 @@ WITH claimed AS (
         ORDER BY not_before, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
     RETURNING id, channel, contact_id, text, payload, attempts, to_address, purpose)
 SELECT claimed.id, claimed.channel, claimed.contact_id, claimed.text, claimed.payload, claimed.attempts,
-       COALESCE(claimed.to_address, c.address), c.opted_out_at IS NOT NULL, c.unreachable_at IS NOT NULL,
+       COALESCE(claimed.to_address, c.address),
+       c.opted_out_at IS NOT NULL AND COALESCE(claimed.purpose, '') <> 'mydata', c.unreachable_at IS NOT NULL,
        claimed.purpose
 FROM claimed LEFT OUTER JOIN contact c ON c.id = claimed.contact_id
 """
@@ -367,7 +370,8 @@ def claim(db: Store, worker_id: str, now: datetime, limit: int, channels: tuple[
             return sorted(rows, key=lambda r: r.id)
         found = conn.execute(
             select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts,
-                   func.coalesce(M.c.to_address, C.c.address), C.c.opted_out_at.is_not(None).is_(True),
+                   func.coalesce(M.c.to_address, C.c.address),
+                   and_(C.c.opted_out_at.is_not(None), func.coalesce(M.c.purpose, "") != "mydata").is_(True),
                    C.c.unreachable_at.is_not(None).is_(True), M.c.purpose)
             .select_from(M.outerjoin(C, C.c.id == M.c.contact_id))
             .where(M.c.status.in_(("pending", "retry")), M.c.direction == "out", M.c.not_before <= now,

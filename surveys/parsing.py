@@ -184,6 +184,7 @@ _KEYWORD_SPELLINGS: dict[str, tuple[str, ...]] = {
     "LANGUAGE": ("language", "lang", "languages"),
     "DELETE": ("delete",),
     "CONSENT": ("consent",),
+    "MYDATA": ("mydata",),   # 'my data', 'MY-DATA' too (two words are joined)
 }
 
 #: Spelling (normalised, letters only, lowercase) -> canonical keyword.

@@ -13,7 +13,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from surveys import admin, audit
+from surveys import admin, audit, messages
 from surveys import models as m
 from surveys.admin import AdminError, ImportReport
 from surveys.scope import Forbidden, Scope
@@ -60,6 +60,22 @@ class Membership:
     tags: tuple[str, ...]
     source: str                  # join | staff | import
     enrolled_at: datetime
+    # What they agreed to, as last recorded: taking part, the wording version, when and on which channel.
+    consent_participate: bool = False
+    consent_version: str | None = None
+    consent_at: datetime | None = None
+    consent_channel: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentWording:
+    """The words a person was asked to agree to, for one organisation: `version` as recorded; `texts` the
+    consent and quote questions in the person's language when that version's wording is kept (the current
+    one, in surveys/messages.py), else None (the page says it is not kept; nothing is invented)."""
+    organisation_code: str
+    version: str
+    language: str
+    texts: tuple[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,8 @@ class ParticipantDetail:
     consent_history: list[ConsentChange]     # oldest first
     answers: int                             # answers stored (in the scope's organisations)
     open_flags: int
+    wordings: tuple[ConsentWording, ...] = ()  # one per enrolment with a recorded consent version
+    other_organisations: int = 0             # enrolments outside the scope (their full copy is then not ours)
 
 
 def _require_rows(scope: Scope, what: str) -> None:
@@ -203,7 +221,8 @@ def _rows(db: Store, scope: Scope, ids: list[int]) -> list[ParticipantRow]:
         if scope.covers(e.organisation_id):
             by_contact.setdefault(e.contact_id, []).append(Membership(
                 e.organisation_id, e.code, e.name, e.consent_status, bool(e.consent_quote),
-                tuple(sorted(str(t) for t in e.tags or ())), e.source, e.created_at))
+                tuple(sorted(str(t) for t in e.tags or ())), e.source, e.created_at, bool(e.consent_participate),
+                e.consent_version, e.consent_at, e.consent_channel))
     out = []
     for i in ids:
         c, mine = contacts[i], tuple(by_contact.get(i, ()))
@@ -247,6 +266,8 @@ def participant_detail(db: Store, scope: Scope, contact_id: int) -> ParticipantD
             A.c.contact_id == contact_id, A.c.organisation_id.in_(list(orgs)))).scalar_one()
         flags = conn.execute(select(func.count()).select_from(F.join(A, A.c.id == F.c.answer_id)).where(
             A.c.contact_id == contact_id, F.c.organisation_id.in_(list(orgs)), F.c.status == "open")).scalar_one()
+        elsewhere = conn.execute(select(func.count()).select_from(E).where(
+            E.c.contact_id == contact_id, E.c.organisation_id.not_in(list(orgs)))).scalar_one()
     history = [ConsentChange(e.organisation_code, "pending", False, False, None, None, e.enrolled_at,
                              f"enrolled ({e.source})") for e in row.memberships]
     for ev in events:
@@ -254,7 +275,14 @@ def participant_detail(db: Store, scope: Scope, contact_id: int) -> ParticipantD
                                      bool(ev.quote), ev.version, ev.channel, ev.at,
                                      _WHAT.get(ev.status, ev.status) + (", may be quoted" if ev.quote else "")))
     history.sort(key=lambda h: h.at)
-    return ParticipantDetail(row, history, int(answers), int(flags))
+    # Every version they were asked with, per organisation: the one in force, then any earlier ones.
+    names = {e.organisation_code: e.organisation_name for e in row.memberships}
+    versions = [(e.organisation_code, e.consent_version) for e in row.memberships]
+    versions += [(h.organisation_code, h.version) for h in reversed(history)]
+    wordings = tuple(ConsentWording(code, version, row.language,
+                                    messages.consent_wording(version, row.language, names[code]))
+                     for code, version in dict.fromkeys(versions) if version)
+    return ParticipantDetail(row, history, int(answers), int(flags), wordings, int(elsewhere))
 
 
 # ---- import -------------------------------------------------------------------------------------------------
@@ -295,6 +323,20 @@ def add_participant(db: Store, scope: Scope, channel: str, address: str, org_cod
     return _rows(db, scope, [contact_id])[0]
 
 
+# ---- the whole person: erasure, their own data -----------------------------------------------------------------
+def require_whole_person(db: Store, scope: Scope, contact_id: int, what: str, refusal: str) -> ParticipantRow:
+    """The participant, for an operation on the whole person across organisations (erasure, their copy of their
+    data): staff and admin only, and only a scope that covers every organisation they are enrolled in (admin
+    always); otherwise Forbidden(`refusal`). ParticipantError when there is no such participant."""
+    _require_rows(scope, what)
+    row = _require_participant(db, scope, contact_id)
+    with db.read() as conn:
+        all_orgs = set(conn.execute(select(E.c.organisation_id).where(E.c.contact_id == contact_id)).scalars())
+    if not all(scope.covers(o) for o in all_orgs):
+        raise Forbidden(refusal)
+    return row
+
+
 # ---- erasure ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Erased:
@@ -332,13 +374,10 @@ def erase_participant(db: Store, scope: Scope, contact_id: int, now: datetime, s
     person, and commits in the same transaction."""
     from surveys.erasure import erase_in
 
-    _require_rows(scope, "erase participants")
-    row = _require_participant(db, scope, contact_id)
+    row = require_whole_person(db, scope, contact_id, "erase participants",
+                               "this person is enrolled in other organisations too: ask a backbone admin to erase them")
     with db.read() as conn:
-        all_orgs = set(conn.execute(select(E.c.organisation_id).where(E.c.contact_id == contact_id)).scalars())
         address = conn.execute(select(C.c.address).where(C.c.id == contact_id)).scalar()
-    if not all(scope.covers(o) for o in all_orgs):
-        raise Forbidden("this person is enrolled in other organisations too: ask a backbone admin to erase them")
     request = _check_request(request, address)
     with db.session() as s:
         erasure_id = erase_in(db, s.connection(), contact_id, now, by=scope.actor, request=request, receipt=True)
@@ -389,6 +428,6 @@ def list_erasures(db: Store, scope: Scope, limit: int = 200) -> list[Tombstone]:
 
 
 __all__ = ["ParticipantFilter", "ParticipantRow", "ParticipantPage", "ParticipantDetail", "ConsentChange",
-           "Membership", "Erased", "ParticipantError", "RequestProblem", "search_participants", "participant_detail",
-           "preview_import", "import_participants", "add_participant", "erase_participant", "Tombstone",
-           "list_erasures"]
+           "Membership", "ConsentWording", "Erased", "ParticipantError", "RequestProblem", "search_participants",
+           "participant_detail", "preview_import", "import_participants", "add_participant", "erase_participant",
+           "require_whole_person", "Tombstone", "list_erasures"]

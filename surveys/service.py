@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from surveys import contacts, engine, erasure, flags, messages
+from surveys import contacts, engine, erasure, flags, messages, mydata, outbox
 from surveys import models as m
 from surveys.addresses import InvalidAddress, normalise_address
 from surveys.contacts import LoadedContact, conversation_state, load_by_hash, load_by_id, save_state
@@ -24,7 +24,7 @@ from surveys.outgoing import insert_replies
 from surveys.parsing import clean, match_keyword
 from surveys.store import Store
 
-_DATA_RIGHTS = ("STOP", "START", "HELP", "DELETE", "LANGUAGE")
+_DATA_RIGHTS = ("STOP", "START", "HELP", "DELETE", "LANGUAGE", "MYDATA")
 STRANGER_REPLY_INTERVAL = timedelta(hours=24)  # one explanation a day to an unknown sender, not one per message
 
 C, E, O, V, CV, M, A = (
@@ -147,7 +147,7 @@ def _handle(db: Store, conn: Connection, msg: InboundMessage, now: datetime) -> 
 
     pending = (contact.state or {}).get("pending")
     if not contact.consented and not pending and contact.opted_out_at is None and msg.kind == "text" \
-            and match_keyword(text) not in _DATA_RIGHTS:
+            and match_keyword(text, messages.KEYWORD_ALIASES.get(contact.language)) not in _DATA_RIGHTS:
         # Declined everywhere: like a stranger, except that the keywords about their data still work.
         return _stranger(db, conn, msg, now, h, address, contact_id=contact.id, language=contact.language)
 
@@ -212,10 +212,33 @@ def _persist(db: Store, conn: Connection, msg: InboundMessage, now: datetime, co
     save_state(db, conn, contact, before, after)
     support = _safeguarding_reply(db, before, after.language, watched=all(alerted)) if alerted else None
     replies = [support, *st.replies] if support is not None else list(st.replies)
+    if any(isinstance(e, engine.DataRequested) for e in st.events):
+        replies = _send_copy(db, conn, msg, contact, after.language, now) + replies
     insert_replies(db, conn, msg.channel, replies, inbound_id, contact.id,
                     conv_id if after.conversation is not None else None, now)
     ignored = next((e.reason for e in st.events if isinstance(e, engine.Ignored)), None)
     return Handled(replies, contact_id=contact.id, ignored=ignored)
+
+
+def _send_copy(db: Store, conn, msg: InboundMessage, contact: LoadedContact, language: str,
+               now: datetime) -> list[OutgoingMessage]:
+    """MYDATA: their readable copy, in messages of a bounded size (surveys.mydata), through the outbox to their
+    own channel (purpose 'mydata', sent after an opt-out too: the right of access outlives STOP), and the reply
+    that says how many messages are coming. When their address was dropped (they declined everywhere) there is
+    nowhere to queue it: the copy goes as direct replies to this message, and the address is not stored again.
+    One copy a day (mydata.KEYWORD_INTERVAL)."""
+    if mydata.recently_sent(conn, contact.id, now):
+        return [OutgoingMessage(messages.text(language, "mydata_recent"))]
+    parts = mydata.copy_messages(db, conn, contact.id, language, now, msg.channel)
+    if contact.address is None:
+        return [OutgoingMessage(messages.text(language, "mydata_here", count=len(parts))),
+                *(OutgoingMessage(p) for p in parts)]
+    for part in parts:
+        outbox.queue(db, contact.channel, OutgoingMessage(part), now, contact_id=contact.id, purpose="mydata",
+                     conn=conn)
+    if len(parts) == 1:
+        return [OutgoingMessage(messages.text(language, "mydata_coming_one"))]
+    return [OutgoingMessage(messages.text(language, "mydata_coming", count=len(parts)))]
 
 
 def _safeguarding_reply(db: Store, before: ConversationState, language: str, watched: bool) -> OutgoingMessage | None:

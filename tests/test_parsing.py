@@ -378,7 +378,8 @@ def test_a_sentence_containing_a_keyword_is_not_a_keyword(sentence):
 def test_keyword_spellings_are_normalised_letters():
     assert KEYWORDS["optout"] == "STOP"
     assert KEYWORDS["unstop"] == "START"
-    canonical = {"STOP", "START", "HELP", "SKIP", "LANGUAGE", "DELETE", "CONSENT"}
+    assert KEYWORDS["mydata"] == "MYDATA"
+    canonical = {"STOP", "START", "HELP", "SKIP", "LANGUAGE", "DELETE", "CONSENT", "MYDATA"}
     assert set(KEYWORDS.values()) == canonical
     for spelling in KEYWORDS:
         assert spelling.isalpha() and spelling == spelling.lower()
@@ -471,3 +472,16 @@ def test_parsers_never_raise_and_numbers_stay_in_range(text, lo, span, languages
     cleaned = clean(text)
     assert not [c for c in cleaned if unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r"]
     assert isinstance(normalise(text), str)
+
+
+@pytest.mark.parametrize("text", ["MYDATA", "my data", "My-Data!", "/mydata", "mydata mydata"])
+def test_mydata_in_its_spellings(text):
+    assert match_keyword(text) == "MYDATA"
+
+
+def test_mis_datos_is_mydata_in_spanish_only():
+    from surveys.messages import KEYWORD_ALIASES
+
+    assert match_keyword("Mis datos", KEYWORD_ALIASES["es"]) == "MYDATA"
+    assert match_keyword("Mis datos") is None
+    assert match_keyword("send me my data please") is None

@@ -12,7 +12,7 @@ from bot.polling import ALLOWED_UPDATES, CONFLICT_MESSAGE
 from cli import main as chorus
 from tests.fake_telegram import TOKEN, FakeTelegram
 
-COMMANDS = ["start", "help", "skip", "language", "stop", "delete"]
+COMMANDS = ["start", "help", "skip", "language", "stop", "mydata", "delete"]
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ A transcript file is a header, a `---` line, then the exchange:
     = contact opted-out | active | erased      the sender's contact state
     = conversation completed                   the sender's latest conversation status
     = stored-texts 3                           inbound messages whose text we kept, for the sender
+    = outbox mydata 2                          outbox rows for the sender with this purpose (all statuses)
     # comment
 
 Replies are rendered as plain text, exactly as the terminal and SMS show them.
@@ -219,6 +220,10 @@ class Runner:
                 n = s.scalar(select(func.count()).where(m.Message.contact_id == contact.id, m.Message.direction == "in",
                                                         m.Message.text.is_not(None)))
                 assert n == int(words[1]), f"{where}: {n} stored inbound texts, expected {words[1]}"
+            elif what == "outbox":
+                n = s.scalar(select(func.count()).where(m.Message.contact_id == contact.id, m.Message.direction == "out",
+                                                        m.Message.purpose == words[1]))
+                assert n == int(words[2]), f"{where}: {n} outbox rows for {words[1]}, expected {words[2]}"
             elif what == "language":
                 assert contact.language == words[1], f"{where}: language is {contact.language}"
             else:

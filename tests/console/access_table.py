@@ -82,6 +82,9 @@ ACCESS: dict[tuple[str, str], dict] = {
                                                           governance=FORBIDDEN, other_org_staff=ALLOWED),
     ("GET", "/console/participants/<int:contact_id>"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
                                                            governance=FORBIDDEN, other_org_staff=FORBIDDEN),
+    **{("GET", f"/console/participants/<int:contact_id>/data.{ext}"): per(
+        admin=OK, staff=OK, safeguarding=FORBIDDEN, governance=FORBIDDEN, other_org_staff=FORBIDDEN)
+       for ext in ("json", "txt")},
     ("GET", "/console/participants/<int:contact_id>/erase"): per(admin=OK, staff=OK, safeguarding=FORBIDDEN,
                                                                  governance=FORBIDDEN, other_org_staff=FORBIDDEN),
     ("POST", "/console/participants/<int:contact_id>/erase"): per(admin=ALLOWED, staff=ALLOWED,
