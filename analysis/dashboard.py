@@ -29,11 +29,12 @@ Measured by benchmarks/dashboard.py on the million-answer data set: see the READ
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 
+from analysis.digest.loop import loop_lines
 from analysis.digest.build import ThemeCache, build
 from analysis.digest.deliver import options
 from analysis.digest.model import Figure, Row
@@ -83,6 +84,8 @@ class Dashboard:
     open_flags_by_org: dict[str, int]  # organisation code -> open flags; only for scopes that handle flags
     waves: list[WaveProgress]
     summary: list[str]                # the digest's own summary lines
+    loop: list[str] = field(default_factory=list)   # "you said, we did", in the digest's own sentences
+    loop_warning: str = ""
 
 
 def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: datetime) -> Dashboard:
@@ -105,8 +108,9 @@ def dashboard(db: Store, scope: Scope, week: tuple[int, int] | None, now: dateti
                 by_org[codes[org]] = int(n)
     rising = list(dict.fromkeys(t for p in digest.surveys for t in p.rising))
     surveys = [SurveyGlance(p.survey_id, p.title, p.responses, list(p.rising)) for p in digest.surveys]
+    loop, loop_warning = loop_lines(digest.loop)
     return Dashboard(week_label(year, number), now, digest.total, rows, surveys, rising, digest.open_flags, by_org,
-                     waves.result(), list(digest.summary))
+                     waves.result(), list(digest.summary), loop, loop_warning)
 
 
 def _waves(db: Store, scope: Scope, since: datetime) -> list[WaveProgress]:

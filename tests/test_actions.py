@@ -62,7 +62,7 @@ def town(db):
         conn.execute(update(E).where(E.c.contact_id.in_([ids["tenant1"], ids["tenant2"]])).values(tags=["tenants"]))
     erase_contact(db, ids["erased"], NOW - timedelta(hours=1), by="test")
     # Told about an earlier action two days ago: the one-a-week rule holds them back.
-    earlier = ac.record_action(db, OP, _heard(heard="parking is hard", doing="we marked bays", theme=None,
+    earlier = ac.record_action(db, OP, _heard(heard="parking is hard", doing="we marked bays", theme=None, survey=None,
                                               audience="cohort", cohort_tag=None), NOW - timedelta(days=3))
     with db.write() as conn:
         conn.execute(m.LoopMessage.__table__.insert().values(
@@ -207,3 +207,38 @@ def test_a_reply_to_the_message_is_stored_on_the_action(db, town):
     # Erasing the person takes their reply with them.
     erase_contact(db, ids["english"], NOW + timedelta(hours=3), by="test")
     assert ac.get_action(db, OP, action.id).replies == []
+
+
+def test_the_loop_in_the_digest_and_its_warning(db, town):
+    """Actions done and in progress in the week, the theme an action answers, and the waves that heard back:
+    as the register stood at the cut-off (a later change does not alter a rebuilt week)."""
+    from analysis.digest.build import build
+    from analysis.digest.loop import loop_lines
+    from analysis.digest.staff import options
+    from analysis.weeks import week_of
+
+    data, ids = town
+    week = week_of(NOW, db.settings.default_timezone)
+    action = ac.record_action(db, OP, _heard(theme="waiting times", status="in_progress"), NOW - timedelta(hours=2))
+    cutoff = NOW + timedelta(hours=1)
+    before = build(db, options(db, *week, None, cutoff), cutoff).loop
+    assert [a["id"] for a in before["in_progress"]] == [action.id] and before["done"] == []
+    # The wave of a week ago (the town's people) has no message yet: not 4 weeks old, so no warning.
+    assert before["waves"] == {"count": 1, "with_message": 0, "share": 0.0, "median_days": None, "overdue": []}
+
+    ac.publish_action(db, OP, action.id, NOW)
+    ac.set_status(db, OP, action.id, "done", NOW + timedelta(minutes=30))
+    after = build(db, options(db, *week, None, cutoff), cutoff).loop
+    assert [a["id"] for a in after["done"]] == [action.id] and after["in_progress"] == []
+    assert after["waves"]["with_message"] == 1 and after["waves"]["median_days"] == 7.0   # the wave was 7 days before
+    # The same week rebuilt as of the first cut-off still says in progress: the history, not today's status.
+    again = build(db, options(db, *week, None, NOW - timedelta(minutes=30)), NOW - timedelta(minutes=30)).loop
+    assert [a["id"] for a in again["in_progress"]] == [action.id]
+
+    # Five weeks later, a wave nobody heard back about is a warning.
+    later = NOW + timedelta(weeks=5)
+    data.week(NOW + timedelta(days=1), [Person("HOUSING", text="the office is cold", label="negative")])
+    lines, warning = loop_lines(build(db, options(db, *week_of(later, db.settings.default_timezone), None, later),
+                                      later).loop)
+    assert "4 weeks old or more" in warning and "pantry" in warning
+    assert any(line.startswith("Waves of the last 12 weeks that got") and "1 of 2 (50%)" in line for line in lines)

@@ -37,6 +37,7 @@ from datetime import datetime, timezone
 from sqlalchemy import and_, case, func, literal, or_, select
 
 from analysis.digest.narrative import summarise
+from analysis.digest.loop import loop_figures
 from analysis.digest.model import (
     DIFFERENCE,
     NA,
@@ -157,6 +158,8 @@ def build(db: Store, opts: Options, now: datetime, *, light: bool = False,
         parts = [_survey_part(conn, db, sid, title, version_id, bounds, cutoff, org_id, figures.result(),
                               themes.result(), quotes=not light)
                  for (sid, title, version_id), (themes, figures) in zip(surveys, parts_)]
+        loop = loop_figures(conn, start, end, cutoff, org_id if opts.org_code is not None else None,
+                            [(p.survey_id, t.label) for p in parts for t in p.themes])
 
     # ---- the table of organisations and the total, protected together ----------------------------------
     org_keys = [o for o in orgs if o != NO_ORG or no_org_before or _any(counts, sentiment, answers, NO_ORG)]
@@ -229,7 +232,7 @@ def build(db: Store, opts: Options, now: datetime, *, light: bool = False,
         summary=[], total=total, organisations=org_rows,
         trend=_trend(counts, sentiment, weeks, org_keys, scope, protected={w: protected_point(w) for w in range(2)}),
         surveys=parts, open_flags=_count_fig(open_flags), flags_link=opts.flags_link,
-        not_tagged_share=not_tagged_share, safeguarding_contact=contact_set)
+        not_tagged_share=not_tagged_share, safeguarding_contact=contact_set, loop=loop)
     return replace(digest, summary=summarise(digest))
 
 

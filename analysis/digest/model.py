@@ -193,6 +193,9 @@ class Digest:
     # Whether every organisation in the digest's scope had a safeguarding contact (its own, or one for every
     # organisation) at the cut-off: without one, a flag alerts nobody.
     safeguarding_contact: bool = True
+    # The loop (analysis.digest.loop.loop_figures): actions done and in progress, themes answered, waves that
+    # got a "you said, we did" message. None in a record made before the register existed.
+    loop: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -204,6 +207,7 @@ class Digest:
             "safeguarding": {"open_flags": self.open_flags.to_dict(), "link": self.flags_link,
                              "contact_set": self.safeguarding_contact},
             "sentiment_not_tagged_share": self.not_tagged_share.to_dict(),
+            "loop": self.loop,
         }
 
 
@@ -246,4 +250,4 @@ def digest_from_dict(d: dict) -> Digest:
         trend=[_figures(TrendPoint, t, trend_names, week=t["week"]) for t in d.get("trend", ())], surveys=surveys,
         open_flags=figure_from(safeguarding.get("open_flags")), flags_link=safeguarding.get("link"),
         not_tagged_share=figure_from(d.get("sentiment_not_tagged_share")),
-        safeguarding_contact=safeguarding.get("contact_set", True))
+        safeguarding_contact=safeguarding.get("contact_set", True), loop=d.get("loop"))

@@ -38,6 +38,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from importlib import import_module
 from zoneinfo import ZoneInfo
 
+from analysis.digest.loop import loop_lines
 from analysis.digest.model import no_contact_text
 
 # Loaded lazily (PEP 562): the format modules import this one for its wording.
@@ -312,6 +313,8 @@ class View:
     contact_line: str          # said when a flag could alert nobody, else ""
     organisations: list[Table]
     footnotes: list[str] = field(default_factory=list)
+    loop: list[str] = field(default_factory=list)      # "you said, we did" (analysis.digest.loop.loop_lines)
+    loop_warning: str = ""
 
 
 MARKS = {"rising": "\u2191 rising", "falling": "\u2193 falling", "new": "new this week"}
@@ -558,6 +561,8 @@ def view(d: dict) -> View:
         contact_line=contact,
         organisations=_organisations(d, org),
         footnotes=footnotes(d),
+        loop=[clean(line) for line in loop_lines(d.get("loop"))[0]],
+        loop_warning=clean(loop_lines(d.get("loop"))[1]),
     )
 
 

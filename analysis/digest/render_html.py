@@ -144,6 +144,12 @@ def _body(v: View, imgs: dict[str, Img]) -> str:
     rows.append(_row(_h2("Sentiment this week") + _img(imgs.get("sentiment")) + _table(v.sentiment)
                      + _p(e(v.sentiment_line)) + _p(e(v.not_tagged_line))))
     rows += [_survey(s) for s in v.surveys]
+    loop = _h2("You said, we did")
+    if v.loop_warning:
+        loop += _p(f"<strong>{e(v.loop_warning)}</strong>", "color:#8a1c1c;")
+    loop += _list([e(line) for line in v.loop]) if v.loop else \
+        _p("Not recorded in this digest (it was built before the action register).")
+    rows.append(_row(loop))
     flags = _h2("Safeguarding")
     if v.contact_line:
         flags += _p(f"<strong>{e(v.contact_line)}</strong>", "color:#8a1c1c;")

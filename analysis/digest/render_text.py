@@ -85,6 +85,12 @@ def render_text(d: dict) -> str:
         if s.note:
             out += [""] + _wrap(s.note)
 
+    out += _heading("You said, we did")
+    if v.loop_warning:
+        out += _wrap("WARNING: " + v.loop_warning) + [""]
+    for line in v.loop or ["Not recorded in this digest (it was built before the action register)."]:
+        out += _wrap(line, "    ", "  * ")
+
     out += _heading("Safeguarding")
     if v.contact_line:
         out += _wrap("WARNING: " + v.contact_line) + [""]
