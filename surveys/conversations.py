@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
-from surveys import engine
+from surveys import engine, messages
 from surveys import models as m
 from surveys.contacts import conversation_state, load_by_id, save_state
 from surveys.engine import ConversationView, OutgoingMessage, ConversationState
@@ -76,7 +76,7 @@ def start_in(db: Store, conn: Connection, contact_id: int, version_id: int, now:
         session = replace(session, conversation=None)
     enrolment = next((e for e in usable if e.consent_status == "given"), usable[0])
     view = ConversationView(db.survey_version(conn, version_id), version_id, enrolment.id, enrolment.name)
-    if enrolment.consent_status == "pending" and not session.pending:
+    if (enrolment.consent_status == "pending" or consent_outdated(conn, enrolment)) and not session.pending:
         st = engine.ask_consent(session, enrolment.id, enrolment.name, then=view)
     else:
         st = engine.start(session, view, now)
@@ -93,3 +93,13 @@ def start_in(db: Store, conn: Connection, contact_id: int, version_id: int, now:
             for r in st.replies
         ])
     return st.replies, conv_id
+
+
+def consent_outdated(conn, enrolment) -> bool:
+    """Consent given to an older wording than messages.CONSENT_VERSION: it is asked again, with the current
+    wording, before their next survey (their answer records the new version; a no ends their taking part).
+    A consent recorded with no version (set directly, before versions were kept) is not re-asked."""
+    if enrolment.consent_status != "given":
+        return False
+    version = conn.execute(select(m.Enrolment.consent_version).where(m.Enrolment.id == enrolment.id)).scalar()
+    return version is not None and version != messages.CONSENT_VERSION

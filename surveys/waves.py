@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from surveys import models as m
 from surveys.channels import NOT_CONFIGURED_LIKE
 from surveys.conversations import end_open_conversations
+from surveys.messages import CONSENT_VERSION
 from surveys.definition import Survey as SurveyDefinition
 from surveys.schedule import occurrences, quiet_until
 from surveys.schedule_rule import parse_schedule_rule
@@ -134,7 +135,7 @@ class Reached(NamedTuple):  # a NamedTuple: a wave makes tens of thousands, and 
     channel: str
     language: str  # the survey's language they are asked in
     contact_language: str | None
-    consent_pending: bool  # their first message is the consent question
+    consent_pending: bool  # their first message is the consent question (not asked yet, or an older wording)
     timezone: str
     not_before: datetime
 
@@ -172,6 +173,7 @@ def audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: datet
                 C.c.unreachable_at.is_not(None).label("unreachable"), E.c.id.label("enrolment_id"),
                 # tags are JSON, decoded per row: read only when the audience filters by them
                 (E.c.tags if wanted_tags is not None else literal(None)).label("tags"), E.c.consent_status,
+                E.c.consent_version,
                 E.c.source, E.c.organisation_id, O.c.name.label("org_name"), O.c.code_key,
                 O.c.timezone.label("org_timezone"))
          .select_from(C.join(E, E.c.contact_id == C.c.id).join(O, O.c.id == E.c.organisation_id))
@@ -221,7 +223,8 @@ def audience(db: Store, conn, survey: SurveyDefinition, at: datetime, now: datet
                 not_before[tz] = quiet_until(max(at, now), tz, quiet)
             language = c.language if c.language in survey.languages else survey.languages[0]
             result.reached.append(Reached(c.id, e.enrolment_id, e.organisation_id, e.org_name, c.channel, language,
-                                          c.language, e.consent_status != "given", tz, not_before[tz]))
+                                          c.language, e.consent_status != "given" or e.consent_version not in
+                                          (None, CONSENT_VERSION), tz, not_before[tz]))
             return
         result.skipped[reason] += 1
         result.skipped_by_org.setdefault(org, Counter())[reason] += 1
