@@ -28,9 +28,10 @@ def keys_generate() -> None:
 def keys_rotate(batch, max_batches) -> None:
     """Encrypt every stored contact detail under CHORUS_ENCRYPTION_KEY: plain ones (turning encryption on)
     and those under a key in CHORUS_ENCRYPTION_OLD_KEYS. Safe to stop and run again."""
-    from surveys.keys import count_values, rotate
+    from surveys.keys import count_values, require_key, rotate
 
     store = _store()
+    require_key(store)
     total = count_values(store)
     with click.progressbar(length=total, label="rotating", file=click.get_text_stream("stderr")) as bar:
         done = rotate(store, batch=batch, max_batches=max_batches, progress=bar.update)

@@ -69,15 +69,20 @@ def count_values(db: Store) -> int:
     return total
 
 
+def require_key(db: Store) -> Cipher:
+    """The current cipher; RotationError (one line) when no key is set."""
+    if not isinstance(db.cipher, Cipher):
+        raise RotationError("CHORUS_ENCRYPTION_KEY is not set: there is no key to rotate to (make one with "
+                            "chorus keys generate)")
+    return db.cipher
+
+
 def rotate(db: Store, *, batch: int = BATCH, max_batches: int | None = None,
            progress: Callable[[int], None] | None = None) -> Rotation:
     """Bring every contact detail under the current key, `batch` values per transaction. `progress(n)` is
     told after each batch how many values it looked at. `max_batches` stops after that many batches (for
     tests, and to spread the work); run again to carry on."""
-    if not isinstance(db.cipher, Cipher):
-        raise RotationError("CHORUS_ENCRYPTION_KEY is not set: there is no key to rotate to (make one with "
-                            "chorus keys generate)")
-    cipher = db.cipher
+    cipher = require_key(db)
     done = Rotation()
     batches = 0
     for table_name, column_name in SEALED_COLUMNS:

@@ -29,7 +29,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Only possible while nothing is encrypted (run with the key unset after decrypting): a token does not fit.
+    # Fails while encrypted values are stored: a token does not fit the old widths.
     if op.get_bind().dialect.name == 'sqlite':
         return
     for table, column, before in COLUMNS:
