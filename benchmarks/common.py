@@ -16,6 +16,16 @@ from surveys.store import make_sql_engine
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+def encryption(on: bool) -> dict:
+    """Settings for `--encrypted`: CHORUS_ENCRYPTION_KEY set to a fresh key (contact details encrypted)."""
+    if not on:
+        return {}
+    from surveys.crypto import generate_key
+
+    print("contact details encrypted at rest (CHORUS_ENCRYPTION_KEY set)")
+    return {"CHORUS_ENCRYPTION_KEY": generate_key()}
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

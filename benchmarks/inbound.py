@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
-from benchmarks.common import PG_URL, machine, postgres_schema  # noqa: E402
+from benchmarks.common import PG_URL, encryption, machine, postgres_schema  # noqa: E402
 
 from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402
@@ -67,12 +67,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=300)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--encrypted", action="store_true", help="with CHORUS_ENCRYPTION_KEY set (a fresh key)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"workload: {args.participants} participants x {len(SCRIPT)} messages through the service-experience survey")
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env={"CHORUS_VAR_DIR": tmp, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
-                                      "DATABASE_URL": f"sqlite:///{tmp}/bench.db"}, dotenv=False)
+                                      "DATABASE_URL": f"sqlite:///{tmp}/bench.db"} | encryption(args.encrypted),
+                                 dotenv=False)
         if args.backend in ("sqlite", "both"):
             # As a long-running Chorus process runs it: WAL checkpoints in a background thread.
             store = Store(settings, sql_engine=make_sql_engine(settings.database_url, background_checkpoints=True))

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text, update  # noqa: E402
 
-from benchmarks.common import PG_URL, machine, postgres_schema  # noqa: E402
+from benchmarks.common import PG_URL, encryption, machine, postgres_schema  # noqa: E402
 from config.migrate import upgrade  # noqa: E402
 from config.settings import load_settings  # noqa: E402
 from surveys import admin  # noqa: E402
@@ -155,11 +155,13 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=SENDERS, help="lanes per worker")
     parser.add_argument("--busy", type=int, default=0, help="CPU-spinning processes during the rate test")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--encrypted", action="store_true", help="with CHORUS_ENCRYPTION_KEY set (a fresh key)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(env={"CHORUS_VAR_DIR": tmp, "CHORUS_SECRET_KEY": "bench-secret-key-0123456789",
-                                      "DATABASE_URL": f"sqlite:///{tmp}/wave.db"}, dotenv=False)
+                                      "DATABASE_URL": f"sqlite:///{tmp}/wave.db"} | encryption(args.encrypted),
+                                 dotenv=False)
         if args.backend in ("sqlite", "both"):
             store = Store(settings, sql_engine=make_sql_engine(settings.database_url, background_checkpoints=True))
             upgrade(store.sql_engine)

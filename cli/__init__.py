@@ -53,12 +53,13 @@ def db_upgrade() -> None:
 
 
 def _register() -> None:
-    from cli import (actions, analysis, chat, demo, digest, export, flags, orgs, participants, retention, service,
-                     surveys, themes, users, waves)
+    from cli import (actions, analysis, chat, demo, digest, export, flags, keys, orgs, participants, retention,
+                     service, surveys, themes, users, waves)
 
     for command in (surveys.surveys, orgs.orgs, participants.participants, chat.chat, export.export, waves.waves,
                     service.worker, service.clock, service.bot, service.run, analysis.analysis, themes.themes,
-                    flags.flags, digest.digest, demo.demo, users.users, actions.actions, retention.retention):
+                    flags.flags, digest.digest, demo.demo, users.users, actions.actions, retention.retention,
+                    keys.keys):
         main.add_command(command)
 
 

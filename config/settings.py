@@ -5,6 +5,7 @@ secret generated on first use. Bad values stop the process with the variable's n
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 import secrets
@@ -103,6 +104,9 @@ class Settings:
     retention_messages_days: int | None = None     # the text of the message log (in and out)
     retention_exports_days: int | None = 7         # background export files and their jobs
     retention_audit_days: int | None = None        # audit log entries
+    # Encryption at rest (surveys/crypto.py): the current Fernet key, then older ones still accepted for
+    # reading while `chorus keys rotate` moves everything to the current one. Empty: stored as plain text.
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def sms_enabled(self) -> bool:
@@ -275,6 +279,32 @@ def _secret_key(env: dict, var_dir: Path) -> str:
     return key
 
 
+def _fernet_key(name: str, raw: str) -> str:
+    """A Fernet key is 32 bytes in URL-safe base64 (44 characters): checked here without `cryptography`,
+    so a mistyped key is refused at start with the variable's name, and no key means no import."""
+    key = raw.strip()
+    try:
+        ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32 and len(key) == 44
+    except (ValueError, UnicodeEncodeError):
+        ok = False
+    if not ok:
+        raise SettingsError(f"{name}: expected a key made by `chorus keys generate` (44 characters of URL-safe "
+                            f"base64), got {len(key)} characters")
+    return key
+
+
+def _encryption_keys(env: dict) -> tuple[str, ...]:
+    current = (env.get("CHORUS_ENCRYPTION_KEY") or "").strip()
+    old = [k for k in (env.get("CHORUS_ENCRYPTION_OLD_KEYS") or "").split(",") if k.strip()]
+    if not current:
+        if old:
+            raise SettingsError("CHORUS_ENCRYPTION_OLD_KEYS: set CHORUS_ENCRYPTION_KEY too (the key to rotate to)")
+        return ()
+    keys = [_fernet_key("CHORUS_ENCRYPTION_KEY", current)]
+    keys += [_fernet_key("CHORUS_ENCRYPTION_OLD_KEYS", k) for k in old]
+    return tuple(dict.fromkeys(keys))
+
+
 def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
     """Read settings from `env` (default: the process environment, after loading `.env` if present)."""
     if env is None:
@@ -363,4 +393,5 @@ def load_settings(env: dict | None = None, dotenv: bool = True) -> Settings:
         retention_messages_days=_retention_days(env, "RETENTION_MESSAGES_DAYS", None),
         retention_exports_days=_retention_days(env, "RETENTION_EXPORTS_DAYS", 7),
         retention_audit_days=_retention_days(env, "RETENTION_AUDIT_DAYS", None),
+        encryption_keys=_encryption_keys(env),
     )

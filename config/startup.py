@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 
 from config.settings import SettingsError
+from surveys.crypto import KeyMismatch
+from surveys.keys import RotationError, check_keys
 from surveys.store import DatabaseUnavailable, Store, describe_database_error
 
 
@@ -14,7 +16,7 @@ def explain(exc: BaseException) -> str | None:
     """One line for a configuration or database problem; None for anything else (a bug: let it show)."""
     if isinstance(exc, SettingsError):
         return f"configuration: {exc}"
-    if isinstance(exc, DatabaseUnavailable):
+    if isinstance(exc, (DatabaseUnavailable, KeyMismatch, RotationError)):
         return str(exc)
     from sqlalchemy.exc import DBAPIError
 
@@ -30,7 +32,9 @@ def explain(exc: BaseException) -> str | None:
 
 
 def check_ready(store: Store) -> None:
-    """Raise DatabaseUnavailable unless the database answers and carries this version's schema."""
+    """Raise DatabaseUnavailable unless the database answers and carries this version's schema, and
+    KeyMismatch when its stored contact details cannot be read with the configured encryption keys (a wrong
+    CHORUS_ENCRYPTION_KEY stops the process here, rather than letting it run half-readable)."""
     store.check()
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -41,6 +45,7 @@ def check_ready(store: Store) -> None:
         current = set(MigrationContext.configure(conn).get_current_heads())
     if current != set(ScriptDirectory.from_config(alembic_config()).get_heads()):
         raise DatabaseUnavailable("the database was set up by an older version of Chorus: run chorus db upgrade")
+    check_keys(store)
 
 
 def ready_store() -> Store:

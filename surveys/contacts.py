@@ -69,7 +69,7 @@ def _load(db: Store, conn: Connection, statement: str, params: dict) -> LoadedCo
     hot = db.hot
     conv = None if r[6] is None else OpenConversation(r[6], r[7], r[8], r[9], r[10], hot.time_out(r[11]))
     enrolments = tuple(Enrolled(x[12], x[13], x[14], x[15]) for x in rows if x[12] is not None)
-    return LoadedContact(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), r[4], r[5], conv, enrolments,
+    return LoadedContact(r[0], r[1], hot.time_out(r[2]), hot.json_out(r[3]), db.cipher.open(r[4]), r[5], conv, enrolments,
                          hot.time_out(r[16]))
 
 
@@ -153,12 +153,12 @@ def save_contact(db: Store, conn: Connection, existing: StoredContact | None, *,
     contact changed)."""
     if existing is None:
         contact_id = db.hot.execute(conn, "insert_contact", dict(
-            channel=channel, address=address, address_hash=address_hash, language=language or default_language,
+            channel=channel, address=db.cipher.seal(address), address_hash=address_hash, language=language or default_language,
             state=None, created_at=db.hot.time_in(now)))
         return contact_id, False
     if lift_opt_out:
         # The address hashes to the stored one, so setting it again only restores what a refusal dropped.
-        db.hot.execute(conn, "rejoin_contact", {"contact_id": existing.id, "address": address})
+        db.hot.execute(conn, "rejoin_contact", {"contact_id": existing.id, "address": db.cipher.seal(address)})
         return existing.id, existing.address is None
     values: dict = {}
     if existing.address is None:

@@ -124,8 +124,16 @@ def _erase_messages(db, conn: Connection, contact, extra_ids: tuple[int, ...]) -
     """Clear every message row of theirs (see the module docstring); returns how many."""
     mine = [M.c.contact_id == contact.id,
             (M.c.channel == contact.channel) & (M.c.address_hash == contact.address_hash)]
-    if contact.address:
+    if contact.address and not db.cipher.enabled:
         mine.append((M.c.channel == contact.channel) & (M.c.to_address == contact.address))
+    elif contact.address:
+        # Encrypted at rest: equal addresses have different tokens, so compare after decrypting (rows to an
+        # address on a person's channel are few: receipts, MYDATA copies, a Telegram alert or digest chat).
+        addressed = conn.execute(select(M.c.id, M.c.to_address).where(
+            M.c.channel == contact.channel, M.c.to_address.is_not(None))).all()
+        same = [r.id for r in addressed if r.to_address == contact.address]
+        if same:
+            mine.append(M.c.id.in_(same))
     if extra_ids:
         mine.append(M.c.id.in_(list(extra_ids)))
     where = or_(*mine)

@@ -455,10 +455,7 @@ def store_safeguarding_contact(db: Store, org_id: int | None, channel: str, addr
     if channel == "telegram" and not address.lstrip("-").isdigit():
         raise FlagError(f"{address!r} is not a Telegram chat id (a number, negative for groups)")
     with db.session() as s:
-        exists = s.execute(select(m.SafeguardingContact.id).where(
-            m.SafeguardingContact.organisation_id.is_not_distinct_from(org_id),
-            m.SafeguardingContact.channel == channel, m.SafeguardingContact.address == address)).first()
-        if exists:
+        if _find_contact(s, org_id, channel, address) is not None:
             return False
         s.add(m.SafeguardingContact(organisation_id=org_id, channel=channel, address=address, created_at=now))
     return True
@@ -518,14 +515,19 @@ def remove_safeguarding_contact(db: Store, org_code: str | None, *, email: str |
 
 def remove_contact(db: Store, org_id: int | None, channel: str, address: str) -> bool:
     with db.session() as s:
-        row = s.execute(select(m.SafeguardingContact).where(
-            m.SafeguardingContact.organisation_id.is_not_distinct_from(org_id),
-            m.SafeguardingContact.channel == channel.strip().lower(),
-            m.SafeguardingContact.address == address.strip())).scalar()
+        row = _find_contact(s, org_id, channel.strip().lower(), address.strip())
         if row is None:
             return False
         s.delete(row)
     return True
+
+
+def _find_contact(s, org_id: int | None, channel: str, address: str) -> m.SafeguardingContact | None:
+    """Compared after reading, not in SQL: encrypted at rest (surveys.crypto), equal addresses differ there."""
+    rows = s.execute(select(m.SafeguardingContact).where(
+        m.SafeguardingContact.organisation_id.is_not_distinct_from(org_id),
+        m.SafeguardingContact.channel == channel)).scalars().all()
+    return next((r for r in rows if r.address == address), None)
 
 
 def contact_warning(db: Store) -> str | None:
@@ -564,7 +566,8 @@ class SafeguardingContactView(NamedTuple):
 def list_contacts(db: Store) -> list[SafeguardingContactView]:
     """(organisation code or None for partnership-wide, channel, address)."""
     with db.session() as s:
-        return [SafeguardingContactView(*r) for r in s.execute(
+        rows = [SafeguardingContactView(*r) for r in s.execute(
             select(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)
-            .outerjoin(m.Organisation, m.Organisation.id == m.SafeguardingContact.organisation_id)
-            .order_by(m.Organisation.code, m.SafeguardingContact.channel, m.SafeguardingContact.address)).all()]
+            .outerjoin(m.Organisation, m.Organisation.id == m.SafeguardingContact.organisation_id)).all()]
+    # Sorted here, not in SQL: the address may be encrypted at rest. Partnership-wide (no code) first.
+    return sorted(rows, key=lambda r: (r.organisation is not None, r.organisation or "", r.channel, r.address))

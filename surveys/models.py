@@ -64,6 +64,27 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+class Sealed(TypeDecorator):
+    """A contact detail (phone number, chat id, email address): encrypted at rest when the Store that opened
+    the engine has a key (see surveys.crypto), stored as it is otherwise. Never compare it in SQL with a
+    value (tokens differ each time): look up by a keyed hash, or compare in Python after reading."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        cipher = getattr(dialect, "chorus_cipher", None)
+        return value if cipher is None or value is None else cipher.seal(value)
+
+    def process_result_value(self, value, dialect):
+        cipher = getattr(dialect, "chorus_cipher", None)
+        return value if cipher is None or value is None else cipher.open(value)
+
+
+# A Fernet token of a 254-character email address, with its prefix, is about 430 characters.
+SEALED_LENGTH = 512
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
@@ -91,7 +112,7 @@ class Contact(Base):
     channel: Mapped[str] = mapped_column(String(16))
     # Cleared when nobody may contact this address any more (consent declined everywhere); the hash stays
     # so a refusal is remembered and a later JOIN finds the same contact.
-    address: Mapped[str | None] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH))
     address_hash: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -235,7 +256,7 @@ class Message(Base):
     # what it costs against the channel's rate (SMS segments), and the claim that makes a send happen once.
     purpose: Mapped[str | None] = mapped_column(String(16))  # reply | invitation | reminder | alert | broadcast | receipt | mydata | loop
     # For outbox rows to someone who is not a contact (staff alerts, the digest by email).
-    to_address: Mapped[str | None] = mapped_column(String(254))
+    to_address: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH))
     # Indexed: the digest and wave counts look up an invitation's messages.
     invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitation.id", ondelete="SET NULL"), index=True)
     not_before: Mapped[datetime | None]
@@ -422,7 +443,9 @@ class SafeguardingContact(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))  # email | telegram
-    address: Mapped[str] = mapped_column(String(254))
+    # Encrypted at rest with a key (Sealed): the unique constraint then holds only without one, and the
+    # staff operations in surveys.flags compare addresses after reading (a handful of rows per organisation).
+    address: Mapped[str] = mapped_column(Sealed(SEALED_LENGTH))
     created_at: Mapped[datetime]
 
 
@@ -544,7 +567,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(Sealed(SEALED_LENGTH))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))  # surveys.scope.ROLES
     disabled_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -367,6 +367,8 @@ def claim(db: Store, worker_id: str, now: datetime, limit: int, channels: tuple[
             cur.execute(_CLAIM_PG, {"worker": worker_id, "now": now, "limit": limit, "channels": list(channels)})
             rows = [_Row(*r) for r in cur.fetchall()]
             cur.close()
+            if db.cipher.enabled:  # raw SQL: the `Sealed` type did not decrypt (the SQLite path below did)
+                rows = [replace(r, address=db.cipher.open(r.address)) for r in rows]
             return sorted(rows, key=lambda r: r.id)
         found = conn.execute(
             select(M.c.id, M.c.channel, M.c.contact_id, M.c.text, M.c.payload, M.c.attempts,

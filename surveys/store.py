@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
+from surveys import crypto
 from surveys import models as m
 from surveys.definition import Survey as SurveyDefinition
 from surveys.hotpath import HotPath
@@ -198,6 +199,10 @@ class Store:
         self.settings = settings
         self.sql_engine = sql_engine or make_sql_engine(settings.database_url, background_checkpoints=True)
         self.tagger = tagger
+        # Contact details at rest (surveys.crypto): PLAIN without CHORUS_ENCRYPTION_KEY. The `Sealed` columns
+        # read the cipher from the engine's dialect; the raw statements use `self.cipher`.
+        self.cipher = crypto.cipher_for(settings.encryption_keys)
+        crypto.attach(self.sql_engine, self.cipher)
         self._hash_key = settings.secret_key.encode()
         self._versions: dict[int, SurveyDefinition] = {}
         self.sessions = sessionmaker(self.sql_engine, expire_on_commit=False)
