@@ -434,6 +434,11 @@ def publish_action(db: Store, scope: Scope, action_id: int, now: datetime) -> Pu
         action = _load(conn, action_id)
         _require_edit(scope, action)
         pub = _publication(db, conn, scope, action, now)
+        if not pub.reached:
+            # Nothing is sent and nothing is recorded as published: say who was left out instead.
+            why = ", ".join(f"{n} {left_out_label(k)}" for k, n in pub.left_out.most_common())
+            raise ActionError("nobody to tell now" + (f" (left out: {why})" if why else
+                                                      ": nobody matches who it tells"))
         for r in pub.reached:
             message_id = outbox.queue(db, r.channel, OutgoingMessage(action.message[r.language]), now,
                                       contact_id=r.contact_id, purpose="loop", not_before=r.not_before, conn=conn)

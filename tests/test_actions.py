@@ -94,6 +94,9 @@ def test_publishing_tells_exactly_the_people_who_raised_it_once_each_in_their_la
     assert by_contact[ids["spanish"]].text.startswith("Dijiste")
     assert all(r.invitation_id is None and r.status == "pending" for r in rows)   # not an invitation: no fatigue
 
+    # Publishing again at once tells nobody new: refused, saying why, and not recorded as a publication.
+    with pytest.raises(ac.ActionError, match=r"nobody to tell now \(left out: 2 already told about this action, 1 opted out"):
+        ac.publish_action(db, OP, action.id, NOW + timedelta(hours=1))
     # A week on, publishing again tells only the person the one-a-week rule held back, never anyone twice.
     again = ac.publish_action(db, OP, action.id, NOW + timedelta(days=8))
     assert [r.contact_id for r in again.reached] == [ids["told_lately"]] and again.left_out["already told"] == 2
