@@ -95,7 +95,7 @@ def test_a_whole_survey_through_buttons_and_typed_text(tg, fake):
     assert [e["text"].rsplit("\n\n", 1)[1] for e in edits] == ["✓ Yes", "✓ No", "✓ 2", "✓ Bus", "✓ 8"]
     assert edits[3]["text"] == "How did you get here?\n\n✓ Bus" and all("reply_markup" not in e for e in edits)
     assert [c["command"] for c in fake.of("setMyCommands")[0]["commands"]] == ["start", "help", "skip", "language",
-                                                                               "stop", "delete"]
+                                                                               "stop", "mydata", "delete"]
 
 
 def test_deep_links_with_good_and_bad_codes(tg, fake):
