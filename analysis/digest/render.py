@@ -540,6 +540,7 @@ def view(d: dict) -> View:
     org = organisation_name(d)
     sentiment, line, not_tagged = _sentiment(d)
     flags_value, flags_text, link, contact = _flags(d)
+    loop, loop_warning = loop_lines(d.get("loop"))
     return View(
         title=f"User-voice digest: {clean(d.get('partnership'))}",
         organisation=org,
@@ -561,8 +562,8 @@ def view(d: dict) -> View:
         contact_line=contact,
         organisations=_organisations(d, org),
         footnotes=footnotes(d),
-        loop=[clean(line) for line in loop_lines(d.get("loop"))[0]],
-        loop_warning=clean(loop_lines(d.get("loop"))[1]),
+        loop=[clean(line) for line in loop],
+        loop_warning=clean(loop_warning),
     )
 
 

@@ -8,21 +8,11 @@ import re
 from sqlalchemy import select
 
 from surveys import models as m
-from tests.console.conftest import RIVER_SECRETS, csrf_token, sign_in_as
-
-
-def client_for(app, db, who, clock):
-    c = app.test_client()
-    sign_in_as(c, db, who, clock())
-    return c
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
+from tests.console.conftest import RIVER_SECRETS, csrf_token
+from tests.console.test_pages_b import client_for, text
 
 
 def test_a_theme_on_the_responses_page_leads_to_a_prefilled_action(app, sqlite_db, people, clock):
-    from analysis.actions import ActionInput, publish_action, record_action  # noqa: F401
     c = client_for(app, sqlite_db, "staff", clock)
     page = text(c.get("/console/responses?survey=pantry"))
     links = re.findall(r'href="(/console/actions/new\?[^"]+)"', page)
